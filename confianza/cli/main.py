@@ -1,0 +1,25 @@
+"""The ``confianza`` command: one entry point composed of one sub-command module per concern.
+
+Each package contributes its own Typer app (``confianza.producers.cli`` for ``send`` and
+``simulate``, ``confianza.streams.cli`` for the streams worker, …); this module only mounts
+them. Exit codes: 0 success, 1 the work ran but some records were rejected or failed,
+2 usage, configuration or connection error.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from confianza.cli import dev
+
+app = typer.Typer(
+    name="confianza",
+    help=(
+        "Confianza: the national incident-event and alert pipeline. Partners report incidents "
+        "to Kafka; the streams worker validates, correlates and scores them; delivery workers "
+        "send TLP-gated alerts to each sector's channels."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev.app, name="dev")

@@ -1,0 +1,53 @@
+"""structlog set-up: one JSON object per line, secrets redacted before rendering.
+
+``configure()`` is called once by every entry point (CLI command, worker). Library code only
+calls ``get_logger(__name__)`` and logs key/value pairs (``event_uid=…``, ``alert_id=…``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+SECRET_MARKERS = ("password", "secret", "token", "authorization", "sasl_plain")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Replace the value of any key that names a secret; runs on every log call."""
+    for key in list(event_dict):
+        if any(marker in key.lower() for marker in SECRET_MARKERS):
+            event_dict[key] = REDACTED
+    return event_dict
+
+
+def configure(level: str = "INFO", fmt: str = "json") -> None:
+    """Route structlog and stdlib logging to stderr in the chosen format."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    level_no = logging.getLevelName(level)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=max(level_no, logging.WARNING), stream=sys.stderr, force=True)
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A logger bound to the module name."""
+    return structlog.get_logger(logger=name)
