@@ -16,12 +16,24 @@ SECRET_MARKERS = ("password", "secret", "token", "authorization", "sasl_plain")
 REDACTED = "[redacted]"
 
 
+def _redact(value: Any) -> Any:
+    """``value`` with every secret-named key replaced, at any depth of dicts and lists."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if any(marker in str(key).lower() for marker in SECRET_MARKERS)
+            else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
+
+
 def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """Replace the value of any key that names a secret; runs on every log call."""
-    for key in list(event_dict):
-        if any(marker in key.lower() for marker in SECRET_MARKERS):
-            event_dict[key] = REDACTED
-    return event_dict
+    """Replace the value of any key that names a secret, also inside nested dicts and lists;
+    runs on every log call."""
+    return _redact(event_dict)
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
@@ -50,4 +62,4 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     """A logger bound to the module name."""
-    return structlog.get_logger(logger=name)
+    return structlog.get_logger(logger_name=name)
