@@ -58,6 +58,13 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(level_no, logging.WARNING), stream=sys.stderr, force=True)
+    quiet_client_libraries()
+
+
+def quiet_client_libraries() -> None:
+    """Silence the Kafka clients' own retry chatter; Confianza reports failures itself."""
+    for name in ("kafka", "aiokafka"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -10,8 +10,22 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 ALLOWED_LABELS = frozenset(
-    {"partner", "sector", "stage", "channel", "outcome", "severity", "transition", "reason",
-     "topic", "group", "state", "role", "kind", "subscriber"}
+    {
+        "partner",
+        "sector",
+        "stage",
+        "channel",
+        "outcome",
+        "severity",
+        "transition",
+        "reason",
+        "topic",
+        "group",
+        "state",
+        "role",
+        "kind",
+        "subscriber",
+    }
 )
 
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -25,7 +39,8 @@ EVENTS_ACCEPTED = Counter(
     "confianza_events_accepted_total", "Events accepted (valid, first sighting).", ["partner"]
 )
 EVENTS_DUPLICATE = Counter(
-    "confianza_events_duplicate_total", "Events re-sent with a known (reporter, event_id).",
+    "confianza_events_duplicate_total",
+    "Events re-sent with a known (reporter, event_id).",
     ["partner"],
 )
 EVENTS_REJECTED = Counter(
@@ -34,12 +49,15 @@ EVENTS_REJECTED = Counter(
     ["partner", "reason"],
 )
 INDICATORS_INVALID = Counter(
-    "confianza_indicators_invalid_total", "Indicator values that failed normalization.",
+    "confianza_indicators_invalid_total",
+    "Indicator values that failed normalization.",
     ["partner", "kind"],
 )
 STAGE_SECONDS = Histogram(
-    "confianza_stage_duration_seconds", "Processing time of one record in one stage.",
-    ["stage"], buckets=STAGE_BUCKETS,
+    "confianza_stage_duration_seconds",
+    "Processing time of one record in one stage.",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
 )
 
 # --- correlation, scoring, alerts (streams) ---------------------------------------------
@@ -51,7 +69,8 @@ STATE_EVICTIONS = Counter(
     "confianza_state_evictions_total", "State entries dropped by a cap or TTL.", ["kind"]
 )
 ALERTS_EMITTED = Counter(
-    "confianza_alerts_total", "Alert versions emitted, by severity and transition.",
+    "confianza_alerts_total",
+    "Alert versions emitted, by severity and transition.",
     ["severity", "transition"],
 )
 E2E_ALERT_SECONDS = Histogram(
@@ -62,11 +81,13 @@ E2E_ALERT_SECONDS = Histogram(
 
 # --- delivery (consumers) ---------------------------------------------------------------
 DELIVERIES = Counter(
-    "confianza_deliveries_total", "Delivery attempts by channel and outcome.",
+    "confianza_deliveries_total",
+    "Delivery attempts by channel and outcome.",
     ["channel", "outcome"],
 )
 DELIVERY_RETRIES = Counter(
-    "confianza_delivery_retries_total", "Retries scheduled after a retryable outcome.",
+    "confianza_delivery_retries_total",
+    "Retries scheduled after a retryable outcome.",
     ["channel"],
 )
 SUBSCRIBERS_DISABLED = Counter(
@@ -78,12 +99,15 @@ CIRCUIT_STATE = Gauge(
     ["channel", "state"],
 )
 DELIVERY_SECONDS = Histogram(
-    "confianza_delivery_duration_seconds", "Time one send took on a channel.", ["channel"],
+    "confianza_delivery_duration_seconds",
+    "Time one send took on a channel.",
+    ["channel"],
     buckets=STAGE_BUCKETS,
 )
 E2E_DELIVERED_SECONDS = Histogram(
     "confianza_event_to_delivery_seconds",
-    "From the newest evidence's reported_at to the alert being delivered.", ["channel"],
+    "From the newest evidence's reported_at to the alert being delivered.",
+    ["channel"],
     buckets=E2E_BUCKETS,
 )
 
@@ -93,5 +117,6 @@ DLQ_RECORDS = Counter(
 )
 CONSUMER_LAG = Gauge(
     "confianza_consumer_lag_messages",
-    "End offset minus committed offset, summed over a topic's partitions.", ["group", "topic"],
+    "End offset minus committed offset, summed over a topic's partitions.",
+    ["group", "topic"],
 )

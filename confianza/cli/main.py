@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from confianza.cli import dev
+from confianza.cli import dev, provision
 
 app = typer.Typer(
     name="confianza",
@@ -23,3 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dev.app, name="dev")
+app.add_typer(provision.topics_app, name="topics")
+app.add_typer(provision.partners_app, name="partners")
+app.add_typer(provision.services_app, name="services")

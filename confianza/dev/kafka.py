@@ -14,6 +14,7 @@ never a fixed sleep. ``stop()`` always leaves no process behind.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
@@ -25,7 +26,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +106,14 @@ def fetch(force: bool = False) -> Path:
     target.mkdir(parents=True)
     result = subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-            f"-DoutputDirectory={target}", "-DincludeScope=runtime",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={target}",
+            "-DincludeScope=runtime",
         ],
         capture_output=True,
         text=True,
@@ -144,9 +151,16 @@ def ensure_port_free(port: int) -> None:
 
 def _java(main_class: str, *args: str, heap: str = "512m") -> list[str]:
     return [
-        "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "java",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
         "-Dlog4j.configuration=file:" + str(cache_dir() / "log4j.properties"),
-        "-cp", str(lib_dir() / "*"), main_class, *args,
+        "-cp",
+        str(lib_dir() / "*"),
+        main_class,
+        *args,
     ]
 
 
@@ -237,9 +251,14 @@ class Broker:
     def format_storage(self, cluster_id: str) -> None:
         result = subprocess.run(
             _java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                "-c", str(self.properties_file),
-                "--add-scram", f"SCRAM-SHA-512=[name={ADMIN_USER},password={self.admin_password}]",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.properties_file),
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={ADMIN_USER},password={self.admin_password}]",
                 "--ignore-formatted",
                 heap="256m",
             ),
@@ -265,9 +284,21 @@ class Broker:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        self.pid = self.process.pid
+
+    pid: int | None = None
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        """True while this node's JVM runs (also for a node started by another process)."""
+        if self.process is not None:
+            return self.process.poll() is None
+        if self.pid is None:
+            return False
+        try:
+            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return b"kafka.Kafka" in cmdline
 
     def log_tail(self, lines: int = 15) -> str:
         if not self.log_file.exists():
@@ -275,20 +306,32 @@ class Broker:
         text = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def _signal(self, sig: int) -> None:
+        if self.pid is not None and self.alive():
+            with suppress(ProcessLookupError):
+                os.killpg(self.pid, sig)
+
+    def _wait_gone(self, timeout: float) -> bool:
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not self.alive()
+
     def kill(self) -> None:
         """SIGKILL, as a crash would; waits until the process is gone."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+        self._signal(signal.SIGKILL)
+        self._wait_gone(30)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Graceful SIGTERM, escalating to SIGKILL after ``timeout`` seconds."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        self._signal(signal.SIGTERM)
+        if not self._wait_gone(timeout):
             self.kill()
 
 
@@ -313,9 +356,7 @@ class Cluster:
         if not self.brokers:
             ports = [(self.port if i == 0 and self.port else free_port()) for i in range(self.size)]
             controllers = [free_port() for _ in range(self.size)]
-            quorum = ",".join(
-                f"{i + 1}@127.0.0.1:{controllers[i]}" for i in range(self.size)
-            )
+            quorum = ",".join(f"{i + 1}@127.0.0.1:{controllers[i]}" for i in range(self.size))
             for i in range(self.size):
                 node_dir = self.workdir / f"node-{i + 1}"
                 node_dir.mkdir(parents=True, exist_ok=True)
@@ -381,7 +422,9 @@ class Cluster:
         from kafka.errors import KafkaError
 
         from confianza.kafka import admin
+        from confianza.logging import quiet_client_libraries
 
+        quiet_client_libraries()
         deadline = time.monotonic() + timeout
         last_error = "no attempt"
         while time.monotonic() < deadline:
@@ -395,9 +438,7 @@ class Cluster:
                 client = admin(self.admin_settings(), request_timeout_ms=5000)
                 try:
                     described = client.describe_cluster()
-                    live = {
-                        b["broker_id"] for b in described["brokers"] if not b.get("is_fenced")
-                    }
+                    live = {b["broker_id"] for b in described["brokers"] if not b.get("is_fenced")}
                     wanted = {b.node_id for b in self.brokers if b.alive()}
                     if wanted <= live:
                         return
@@ -413,15 +454,66 @@ class Cluster:
             f"Kafka did not become ready within {timeout:.0f}s ({last_error}); log tail:\n{tails}"
         )
 
-    def stop(self) -> None:
-        """Stop every node; removes the data directory when the harness created it."""
+    def stop(self, remove_data: bool | None = None) -> None:
+        """Stop every node. The data directory is removed when the harness created it, or
+        when ``remove_data`` says so."""
+        discard = self._owns_workdir if remove_data is None else remove_data
         for broker in self.brokers:
-            if self._owns_workdir:
+            if discard:
                 broker.kill()  # the data is discarded anyway: no need for a clean shutdown
             else:
                 broker.stop(timeout=10)
-        if self._owns_workdir and self.workdir is not None:
+        if discard and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def save_state(self, path: Path) -> None:
+        """Record ports, pids and the admin secret (mode 0600) for ``dev kafka down/status``."""
+        state = {
+            "size": self.size,
+            "workdir": str(self.workdir),
+            "admin_password": self.admin_password,
+            "brokers": [
+                {
+                    "node_id": b.node_id,
+                    "port": b.port,
+                    "controller_port": b.controller_port,
+                    "workdir": str(b.workdir),
+                    "pid": b.pid,
+                }
+                for b in self.brokers
+            ],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+    @classmethod
+    def from_state(cls, path: Path) -> Cluster:
+        """The cluster a ``save_state`` call described (its processes may be gone)."""
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KafkaHarnessError(
+                f"no local broker state at {path}; start one with `confianza dev kafka up`"
+            ) from exc
+        brokers = [
+            Broker(
+                node_id=b["node_id"],
+                port=b["port"],
+                controller_port=b["controller_port"],
+                workdir=Path(b["workdir"]),
+                admin_password=state["admin_password"],
+                cluster_size=state["size"],
+                pid=b["pid"],
+            )
+            for b in state["brokers"]
+        ]
+        return cls(
+            size=state["size"],
+            workdir=Path(state["workdir"]),
+            brokers=brokers,
+            admin_password=state["admin_password"],
+        )
 
 
 @contextmanager

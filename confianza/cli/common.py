@@ -1,0 +1,50 @@
+"""What every CLI command shares: settings, logging set-up, and errors as one-line exits.
+
+Exit codes: 0 success; 1 the work ran but some records were rejected or failed; 2 usage,
+configuration or connection error (the message says what to do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from confianza.dev.kafka import KafkaHarnessError
+from confianza.logging import configure
+from confianza.provision.errors import ProvisioningError
+from confianza.settings import Settings, get_settings
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: <message>`` to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The process settings with logging configured; a bad environment exits 2."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        fail(f"invalid setting {where}: {first['msg']} (check the CONFIANZA_* environment)")
+    configure(settings.log.level, settings.log.format)
+    return settings
+
+
+@contextmanager
+def operator_errors() -> Iterator[None]:
+    """Turn known operator-fixable errors into ``error: …`` and exit code 2."""
+    try:
+        yield
+    except (ProvisioningError, KafkaHarnessError) as exc:
+        fail(str(exc).splitlines()[0] if isinstance(exc, ProvisioningError) else str(exc))

@@ -1,0 +1,69 @@
+"""The partner registry: a compacted topic (``partners.v1``) keyed by partner id.
+
+``confianza partners add/remove`` write it; the streams worker reads it to learn each
+reporter's sector without a restart; ``confianza partners list`` folds it into the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+from kafka import TopicPartition
+
+from confianza.kafka import consumer, producer
+from confianza.schemas.topics import PARTNERS
+from confianza.settings import KafkaSettings
+
+Status = Literal["active", "removed"]
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    """One partner as the registry knows it."""
+
+    partner: str
+    sector: str
+    name: str
+    status: Status
+    updated_at: str
+
+    def encode(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def publish(settings: KafkaSettings, record: PartnerRecord) -> None:
+    """Write one registry record and wait until the broker has acknowledged it."""
+    client = producer(settings, compression_type=None, linger_ms=0)
+    try:
+        client.send(PARTNERS, key=record.partner.encode(), value=record.encode()).get(timeout=30)
+    finally:
+        client.close()
+
+
+def read_all(settings: KafkaSettings, timeout_s: float = 10.0) -> dict[str, PartnerRecord]:
+    """Fold the whole registry topic into ``{partner: latest record}`` (removed ones included)."""
+    client = consumer(settings, consumer_timeout_ms=int(timeout_s * 1000))
+    try:
+        partitions = [TopicPartition(PARTNERS, p) for p in client.partitions_for_topic(PARTNERS)]
+        client.assign(partitions)
+        client.seek_to_beginning(*partitions)
+        end = client.end_offsets(partitions)
+        records: dict[str, PartnerRecord] = {}
+        while any(client.position(tp) < end[tp] for tp in partitions):
+            batch = client.poll(timeout_ms=1000)
+            for messages in batch.values():
+                for message in messages:
+                    if message.value is None:
+                        continue
+                    data = orjson.loads(message.value)
+                    records[data["partner"]] = PartnerRecord(**data)
+        return records
+    finally:
+        client.close()
