@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from confianza.cli import dev, provision
+from confianza.observability import cli as ops
 
 app = typer.Typer(
     name="confianza",
@@ -26,3 +27,4 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(provision.topics_app, name="topics")
 app.add_typer(provision.partners_app, name="partners")
 app.add_typer(provision.services_app, name="services")
+app.add_typer(ops.app, name="ops")

@@ -25,13 +25,20 @@ from kafka.admin import OffsetSpec
 from confianza import kafka
 from confianza.logging import get_logger
 from confianza.metrics import CONSUMER_LAG
+from confianza.provision.acls import DELIVER_GROUP_PREFIX, STREAMS_APP_ID
 from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)
 
-GROUP_PREFIXES = ("confianza-streams", "confianza-deliver")
+GROUP_PREFIXES = (STREAMS_APP_ID, DELIVER_GROUP_PREFIX)
 
 GroupTopic = tuple[str, str]
+
+
+def admin_client(settings: KafkaSettings, timeout: float) -> KafkaAdminClient:
+    """An admin client that gives up on an unreachable broker after ``timeout`` seconds."""
+    timeout_ms = int(timeout * 1000)
+    return kafka.admin(settings, request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
 
 
 def confianza_groups(admin: KafkaAdminClient) -> list[str]:
@@ -96,7 +103,7 @@ class LagExporter:
             raise ValueError("interval and timeout must be positive seconds")
         self._settings = settings
         self._interval = interval
-        self._timeout_ms = int(timeout * 1000)
+        self._timeout = timeout
         self._admin: KafkaAdminClient | None = None
         self._exported: set[GroupTopic] = set()
         self._ok = False
@@ -110,11 +117,7 @@ class LagExporter:
 
     def _client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = kafka.admin(
-                self._settings,
-                request_timeout_ms=self._timeout_ms,
-                bootstrap_timeout_ms=self._timeout_ms,
-            )
+            self._admin = admin_client(self._settings, self._timeout)
         return self._admin
 
     def _close_client(self) -> None:

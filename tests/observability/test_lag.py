@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from kafka import TopicPartition
-from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import REGISTRY
 
@@ -17,41 +15,13 @@ from confianza.observability import lag
 from confianza.observability.lag import LagExporter, confianza_groups, measure_lag
 from confianza.settings import KafkaSettings
 
-PARTITIONS = 3
-RECORDS = 30
+from .helpers import RECORDS, consume_and_commit
 
 
 def lag_sample(group: str, topic: str) -> float | None:
     return REGISTRY.get_sample_value(
         "confianza_consumer_lag_messages", {"group": group, "topic": topic}
     )
-
-
-@pytest.fixture
-def topic(admin_settings: KafkaSettings) -> Iterator[str]:
-    """A fresh topic holding RECORDS records spread over PARTITIONS partitions."""
-    name = f"lagtest.{uuid.uuid4().hex[:8]}.v1"
-    client = kafka.admin(admin_settings)
-    client.create_topics([NewTopic(name, PARTITIONS, 1)])
-    producer = kafka.producer(admin_settings)
-    for i in range(RECORDS):
-        producer.send(name, key=f"k{i}".encode(), value=b"{}", partition=i % PARTITIONS)
-    producer.flush()
-    producer.close()
-    yield name
-    client.delete_topics([name])
-    client.close()
-
-
-def consume_and_commit(settings: KafkaSettings, topic: str, group: str, count: int) -> None:
-    """Read ``count`` records with a group subscription and commit the positions."""
-    consumer = kafka.consumer(settings, topic, group_id=group, max_poll_records=count)
-    read = 0
-    while read < count:
-        batches = consumer.poll(timeout_ms=1000, max_records=count - read)
-        read += sum(len(records) for records in batches.values())
-    consumer.commit()
-    consumer.close()
 
 
 def test_lag_is_end_minus_committed(admin_settings: KafkaSettings, topic: str) -> None:
