@@ -1,4 +1,4 @@
-"""Alert subscriptions: the YAML file that says who receives which alerts, how, and cleared for what.
+"""Alert subscriptions: the YAML file saying who receives which alerts, how, cleared for what.
 
 ``load_subscriptions(path)`` is called once when a delivery worker or ``confianza replay``
 starts. It checks the file against ``subscriptions.schema.json`` (beside this module) and a few
@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import jsonschema
 import yaml
+from confianza.schemas.taxonomy import RSIT, SECTORS, severity_rank
 from jsonschema.exceptions import ValidationError, best_match
 
 Channel = Literal["webhook", "email", "chat", "syslog", "file"]
 Audience = Literal["banking", "telecom", "government", "justice", "public", "center"]
 CHANNELS: tuple[Channel, ...] = ("webhook", "email", "chat", "syslog", "file")
-SEVERITIES = ("low", "medium", "high", "critical")
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ERRORS = 20
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
@@ -66,7 +66,7 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Smtp:
-    """The SMTP relay an email subscriber is sent through; the password comes from ``password_env``."""
+    """The SMTP relay of an email subscriber; the password is read from ``password_env``."""
 
     host: str
     sender: str
@@ -101,9 +101,7 @@ class Subscriber:
 
     def wants(self, severity: str, rsit_class: str | None) -> bool:
         """True when an alert of this severity and RSIT class matches the subscription filters."""
-        if not self.enabled or severity not in SEVERITIES:
-            return False
-        if SEVERITIES.index(severity) < SEVERITIES.index(self.min_severity):
+        if not self.enabled or severity_rank(severity) < severity_rank(self.min_severity):
             return False
         return self.rsit_classes is None or rsit_class in self.rsit_classes
 
@@ -216,6 +214,17 @@ def _target_problem(channel: str, target: str | list[str]) -> str | None:
     return None
 
 
+def _vocabulary_problems(entry: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """(field, problem) for a sector or RSIT class outside the contract's taxonomy."""
+    found: list[tuple[str, str | None]] = []
+    if "sector" in entry and entry["sector"] not in SECTORS:
+        found.append(("sector", f"{entry['sector']!r} is not a sector ({', '.join(SECTORS)})"))
+    unknown = [c for c in entry.get("rsit_classes", ()) if c not in RSIT]
+    if unknown:
+        found.append(("rsit_classes", f"{unknown} are not RSIT classes ({', '.join(RSIT)})"))
+    return found
+
+
 def _subscriber(entry: Mapping[str, Any], smtp: Smtp | None, line: int) -> Subscriber:
     grouping = entry.get("grouping") or {}
     rate = entry.get("rate_limit") or {}
@@ -274,20 +283,36 @@ def parse_subscriptions(text: str, source: str = "<subscriptions>") -> Subscript
         line = _line_of(root, path)
         if entry["id"] in seen:
             problems.append(
-                (_line_of(root, [*path, "id"]),
-                 f"{_pointer([*path, 'id'])}: duplicate subscriber id {entry['id']!r} "
-                 f"(first on line {seen[entry['id']]})")
+                (
+                    _line_of(root, [*path, "id"]),
+                    f"{_pointer([*path, 'id'])}: duplicate subscriber id {entry['id']!r} "
+                    f"(first on line {seen[entry['id']]})",
+                )
             )
             continue
         seen[entry["id"]] = line
-        problem = _target_problem(entry["channel"], entry["target"])
-        if problem is not None:
-            problems.append((_line_of(root, [*path, "target"]), f"{_pointer([*path, 'target'])}: "
-                             + problem))
+        found = [
+            (name, problem)
+            for name, problem in (
+                ("target", _target_problem(entry["channel"], entry["target"])),
+                *_vocabulary_problems(entry),
+            )
+            if problem is not None
+        ]
+        for name, problem in found:
+            problems.append(
+                (_line_of(root, [*path, name]), f"{_pointer([*path, name])}: {problem}")
+            )
+        if found:
             continue
         if entry["channel"] == "email" and smtp is None and "smtp" not in entry:
-            problems.append((line, f"{_pointer(path)}: an email subscriber needs an smtp relay "
-                             "(top-level `smtp:` or its own `smtp:`)"))
+            problems.append(
+                (
+                    line,
+                    f"{_pointer(path)}: an email subscriber needs an smtp relay "
+                    "(top-level `smtp:` or its own `smtp:`)",
+                )
+            )
             continue
         subscribers.append(_subscriber(entry, smtp, line))
     if problems:

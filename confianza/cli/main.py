@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from confianza.cli import dev, provision
+from confianza.consumers import cli as deliver_cli
 from confianza.observability import cli as ops
 
 app = typer.Typer(
@@ -28,3 +29,5 @@ app.add_typer(provision.topics_app, name="topics")
 app.add_typer(provision.partners_app, name="partners")
 app.add_typer(provision.services_app, name="services")
 app.add_typer(ops.app, name="ops")
+app.add_typer(deliver_cli.worker_app, name="worker")
+app.command("replay")(deliver_cli.replay)
