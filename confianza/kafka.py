@@ -8,12 +8,54 @@ asyncio side (Faust, async consumers).
 
 from __future__ import annotations
 
+import logging
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import AuthorizationError, KafkaTimeoutError, SaslAuthenticationFailedError
 
 from confianza.settings import KafkaSettings
+
+Client = TypeVar("Client")
+BOOTSTRAP_TIMEOUT_MS = 15000
+
+
+class _RefusedLoginRecorder(logging.Handler):
+    """Keeps the broker's answer when it refuses a login.
+
+    kafka-python 3 reports a refused SASL login only as a bootstrap timeout; the broker's
+    real answer travels in the log record of the failed bootstrap attempt. ``_connected``
+    raises that answer instead of the timeout, so callers see "authentication failed".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last: Exception | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for arg in record.args if isinstance(record.args, tuple) else ():
+            if isinstance(arg, SaslAuthenticationFailedError | AuthorizationError):
+                self.last = arg
+
+
+_REFUSED_LOGINS = _RefusedLoginRecorder()
+_manager_log = logging.getLogger("kafka.net.manager")
+_manager_log.addHandler(_REFUSED_LOGINS)
+_manager_log.setLevel(logging.WARNING)
+_manager_log.propagate = False
+
+
+def _connected(build: Callable[[], Client]) -> Client:
+    """Build a client; a bootstrap timeout caused by a refused login raises the refusal."""
+    _REFUSED_LOGINS.last = None
+    try:
+        return build()
+    except KafkaTimeoutError as exc:
+        if _REFUSED_LOGINS.last is not None:
+            raise _REFUSED_LOGINS.last from exc
+        raise
 
 
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
@@ -22,6 +64,7 @@ def client_config(kafka: KafkaSettings) -> dict[str, Any]:
         "bootstrap_servers": kafka.bootstrap_servers.split(","),
         "security_protocol": kafka.security_protocol,
         "client_id": kafka.client_id,
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
     }
     if kafka.security_protocol.startswith("SASL"):
         config["sasl_mechanism"] = kafka.sasl_mechanism
@@ -45,7 +88,7 @@ def producer(kafka: KafkaSettings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 5,
         "retries": 2**31 - 1,
     }
-    return KafkaProducer(**(config | overrides))
+    return _connected(lambda: KafkaProducer(**(config | overrides)))
 
 
 def consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> KafkaConsumer:
@@ -54,12 +97,12 @@ def consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> KafkaConsu
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
     }
-    return KafkaConsumer(*topics, **(config | overrides))
+    return _connected(lambda: KafkaConsumer(*topics, **(config | overrides)))
 
 
 def admin(kafka: KafkaSettings, **overrides: Any) -> KafkaAdminClient:
     """An admin client (topics, ACLs, SCRAM users, consumer-group offsets)."""
-    return KafkaAdminClient(**(client_config(kafka) | overrides))
+    return _connected(lambda: KafkaAdminClient(**(client_config(kafka) | overrides)))
 
 
 def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:

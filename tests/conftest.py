@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from confianza.dev.kafka import Cluster
+from confianza.provision import apply_topics
 from confianza.settings import KafkaSettings
 
 
@@ -20,6 +21,7 @@ def kafka_cluster() -> Iterator[Cluster]:
     cluster = Cluster(size=1)
     cluster.start()
     try:
+        apply_topics(cluster.admin_settings())
         yield cluster
     finally:
         cluster.stop()
