@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from confianza.schemas.topics import ingest_topic, receipts_topic
@@ -19,18 +17,7 @@ from confianza.kafka import consumer, producer
 from confianza.provision import kafka_admin
 from confianza.provision.acls import partner_acls, partner_principal
 from confianza.settings import KafkaSettings
-
-
-def eventually(action: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Retry ``action`` until it stops raising: SCRAM users and ACLs propagate with a delay."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return action()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+from tests.eventually import eventually
 
 
 def produce_one(settings: KafkaSettings, topic: str) -> None:
