@@ -139,7 +139,9 @@ def free_port() -> int:
 
 
 def ensure_port_free(port: int) -> None:
+    """Raise a clear error if something already listens on ``port`` (TIME_WAIT is fine)."""
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
