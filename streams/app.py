@@ -1,0 +1,298 @@
+"""The Faust app factory: stages, topics and tables of the streams worker.
+
+``create_app`` is called once per worker process (``confianza worker streams``) and by tests.
+Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
+
+1. ingest loop (``source``): partner topics by pattern -> rejected receipts + dead letters,
+   candidates to ``confianza-streams-events`` keyed by event uid;
+2. events agent: dedupe table (uid -> first record, windows expire after the TTL) -> accepted
+   or duplicate receipt, ``incidents.v1``, sightings to ``confianza-streams-sightings`` keyed
+   by canonical indicator key;
+3. indicators agent: windowed per-indicator statistics -> sightings with statistics to the
+   single-partition ``confianza-streams-campaign`` topic;
+4. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
+   ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
+
+The producer is idempotent with ``acks=all``; Faust flushes it before committing offsets, so
+a committed offset implies every record the stage produced for it is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import faust
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
+from confianza.streams import correlate, dedupe, normalize
+from confianza.streams.campaigns import CampaignStage
+from confianza.streams.registry import PartnerRegistry
+from confianza.streams.score import DAY_S, ScoringConfig
+from confianza.streams.source import IngestLoop
+from faust.serializers import codecs
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from confianza.kafka import aiokafka_kwargs
+from confianza.logging import get_logger
+from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
+from confianza.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+APP_ID = "confianza-streams"
+EVENTS_TOPIC = f"{APP_ID}-events"
+SIGHTINGS_TOPIC = f"{APP_ID}-sightings"
+CAMPAIGN_TOPIC = f"{APP_ID}-campaign"
+DEDUPE_TTL_DAYS = 7
+TICK_KEY = b"\x00tick"
+
+
+class _OrjsonCodec(codecs.Codec):
+    def _dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return orjson.loads(s)
+
+
+codecs.register("orjson", _OrjsonCodec())
+
+
+class _IdempotentProducer(faust_aiokafka.Producer):
+    """Faust enables idempotence only for transactions; Confianza wants it always."""
+
+    def _settings_extra(self) -> dict[str, Any]:
+        return {"acks": "all", "enable_idempotence": True}
+
+
+class _Transport(faust_aiokafka.Transport):
+    Producer = _IdempotentProducer
+
+
+class StreamsApp(faust.App):
+    """A Faust app whose producer is always idempotent with ``acks=all``."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> Any:
+        return _Transport(self.conf.broker_producer, self)
+
+
+def create_app(
+    kafka: KafkaSettings,
+    scoring: ScoringConfig,
+    *,
+    store: str = "memory://",
+    data_dir: str = ".confianza/streams",
+    partitions: int = 6,
+    tick_seconds: float = 30.0,
+) -> faust.App:
+    """Build the streams app; nothing connects until the worker starts it."""
+    credentials = None
+    if kafka.security_protocol.startswith("SASL"):
+        credentials = faust.SASLCredentials(
+            username=kafka.username,
+            password=kafka.password.get_secret_value() if kafka.password else None,
+            mechanism=kafka.sasl_mechanism,
+        )
+    app = StreamsApp(
+        APP_ID,
+        broker=[f"kafka://{s}" for s in kafka.bootstrap_servers.split(",")],
+        broker_credentials=credentials,
+        store=store,
+        datadir=data_dir,
+        topic_partitions=partitions,
+        topic_replication_factor=kafka.replication_factor,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_cleanup_interval=60.0,
+        broker_commit_interval=1.0,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    events = app.topic(
+        EVENTS_TOPIC,
+        internal=True,
+        partitions=partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    sightings_topic = app.topic(
+        SIGHTINGS_TOPIC,
+        internal=True,
+        partitions=partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    campaign_topic = app.topic(
+        CAMPAIGN_TOPIC, internal=True, partitions=1, key_serializer="raw", value_serializer="raw"
+    )
+
+    corr = scoring.correlation
+    window = timedelta(seconds=corr.indicator_window_days * DAY_S)
+    dedupe_table = app.Table(
+        "dedupe",
+        default=dict,
+        partitions=partitions,
+        key_serializer="orjson",
+        value_serializer="orjson",
+    ).tumbling(timedelta(days=1), expires=timedelta(days=DEDUPE_TTL_DAYS + 1))
+    indicator_table = app.Table(
+        "indicator-stats",
+        default=dict,
+        partitions=partitions,
+        key_serializer="orjson",
+        value_serializer="orjson",
+    ).tumbling(window, expires=window * (corr.indicator_windows + 1))
+    table_kw = {"partitions": 1, "key_serializer": "orjson", "value_serializer": "orjson"}
+    index_table = app.Table("indicator-index", **table_kw)
+    campaign_table = app.Table("campaigns", **table_kw)
+    state_table = app.Table("alert-state", **table_kw)
+
+    lists = normalize.WarningLists.from_config(scoring)
+    registry = PartnerRegistry(kafka)
+    ingest = IngestLoop(kafka, registry, EVENTS_TOPIC)
+
+    @app.agent(events)
+    async def events_stage(stream: Any) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            doc = orjson.loads(event.value)
+            seen = [dedupe_table[doc["uid"]].delta(d * DAY_S) for d in range(DEDUPE_TTL_DAYS + 1)]
+            entry = next((e for e in seen if e), None)
+            decision = dedupe.decide(doc, entry)
+            await app.producer.send(
+                receipts_topic(doc["reporter"]),
+                doc["event"]["event_id"].encode(),
+                orjson.dumps(decision.receipt),
+                None,
+                None,
+                None,
+            )
+            if decision.status == "duplicate":
+                EVENTS_DUPLICATE.labels(partner=doc["reporter"]).inc()
+            else:
+                if entry is None:
+                    dedupe_table[doc["uid"]] = decision.entry
+                    EVENTS_ACCEPTED.labels(partner=doc["reporter"]).inc()
+                await app.producer.send(
+                    INCIDENTS,
+                    doc["uid"].encode(),
+                    orjson.dumps(decision.incident),
+                    None,
+                    None,
+                    None,
+                )
+                annotated = normalize.annotate(doc["indicators"], lists, corr.exclude_roles)
+                for key, sighting in normalize.sightings(
+                    decision.incident, annotated, doc["seen_at"]
+                ):
+                    await sightings_topic.send(
+                        key=key.encode(),
+                        value=orjson.dumps(sighting),
+                        timestamp=sighting["seen_at"],
+                    )
+            STAGE_SECONDS.labels(stage="dedupe").observe(time.perf_counter() - started)
+
+    @app.agent(sightings_topic)
+    async def indicators_stage(stream: Any) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            sighting = orjson.loads(event.value)
+            windows = indicator_table[sighting["key"]]
+            counted = correlate.count_sighting(windows.current() or None, sighting)
+            if counted is not None:
+                indicator_table[sighting["key"]] = counted
+            recent = [counted or windows.current()] + [
+                windows.delta(i * window.total_seconds()) for i in range(1, corr.indicator_windows)
+            ]
+            sighting["stats"] = correlate.summarize(recent)
+            await campaign_topic.send(
+                key=event.key, value=orjson.dumps(sighting), timestamp=sighting["seen_at"]
+            )
+            STAGE_SECONDS.labels(stage="correlate").observe(time.perf_counter() - started)
+
+    async def emit_alert(alert: dict[str, Any]) -> tuple[int, int]:
+        metadata = await app.producer.send_and_wait(
+            ALERTS, alert["alert_id"].encode(), orjson.dumps(alert), None, None, None
+        )
+        return metadata.partition, metadata.offset
+
+    stage = CampaignStage(scoring, index_table, campaign_table, state_table, emit_alert)
+    takeover = {"pending": True}
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(app: Any, revoked: Any, **_: Any) -> None:
+        takeover["pending"] = True
+
+    @app.agent(campaign_topic)
+    async def campaign_stage(stream: Any) -> None:
+        async for event in stream.events():
+            if takeover["pending"]:
+                await reconcile(kafka, stage)
+                takeover["pending"] = False
+            started = time.perf_counter()
+            if event.key == TICK_KEY:
+                await stage.on_tick(orjson.loads(event.value)["now"])
+            else:
+                await stage.on_sighting(orjson.loads(event.value))
+            STAGE_SECONDS.labels(stage="score").observe(time.perf_counter() - started)
+
+    @app.timer(tick_seconds, on_leader=True)
+    async def tick() -> None:
+        await campaign_topic.send(key=TICK_KEY, value=orjson.dumps({"now": time.time()}))
+
+    @app.task
+    async def run_registry() -> None:
+        await registry.run()
+
+    @app.task
+    async def run_ingest() -> None:
+        await events.maybe_declare()
+        await ingest.run()
+
+    app.confianza = {
+        "registry": registry,
+        "ingest": ingest,
+        "stage": stage,  # type: ignore[attr-defined]
+        "takeover": takeover,
+    }
+    return app
+
+
+async def reconcile(kafka: KafkaSettings, stage: CampaignStage) -> int:
+    """Adopt alert versions on ``alerts.v1`` newer than the state's high-water marks."""
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **aiokafka_kwargs(kafka))
+    await consumer.start()
+    adopted = 0
+    try:
+        parts = consumer.partitions_for_topic(ALERTS) or set()
+        tps = [TopicPartition(ALERTS, p) for p in sorted(parts)]
+        if not tps:
+            return 0
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = stage.start_offsets(p for p in sorted(parts))
+        pending = {tp for tp in tps if starts[tp.partition] < ends[tp]}
+        for tp in pending:
+            consumer.seek(tp, starts[tp.partition])
+        while pending:
+            batches = await asyncio.wait_for(consumer.getmany(*pending, timeout_ms=1000), 30)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.value is not None and stage.adopt(
+                        orjson.loads(record.value), tp.partition, record.offset
+                    ):
+                        adopted += 1
+            pending = {tp for tp in pending if await consumer.position(tp) >= ends[tp]} ^ pending
+    finally:
+        await consumer.stop()
+    log.info("alert state reconciled with alerts.v1", adopted=adopted)
+    return adopted

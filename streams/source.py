@@ -1,0 +1,171 @@
+"""The ingest loop: every partner topic by pattern, in batches, one receipt per record.
+
+Runs inside the streams worker (started with the Faust app). Faust's own pattern subscription
+does not work with the aiokafka driver, and changing a Faust app's subscription rebalances the
+whole app, so ingest uses aiokafka directly: its consumer subscribes to ``INGEST_PATTERN``
+with a short metadata age, so a partner topic created while the worker runs is consumed within
+seconds, without a restart. Consumer group ``confianza-streams-ingest`` (within the
+``confianza-streams`` ACL prefix); several workers share the partner partitions.
+
+Per batch: admit every record (``ingest.admit``), send rejected receipts and dead letters and
+forward candidates to the events stage (keyed by uid), wait until the broker acknowledged all
+of it, then commit the batch's offsets. A crash before the commit replays the batch, which
+produces identical records (admission is deterministic): at-least-once, no loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
+from confianza.streams.ingest import Candidate, Record, Rejected, admit
+from confianza.streams.registry import PartnerRegistry
+
+from confianza.kafka import aiokafka_kwargs
+from confianza.logging import get_logger
+from confianza.metrics import (
+    DLQ_RECORDS,
+    EVENTS_RECEIVED,
+    EVENTS_REJECTED,
+    INDICATORS_INVALID,
+    STAGE_SECONDS,
+)
+from confianza.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+INGEST_GROUP = "confianza-streams-ingest"
+
+
+def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent ``acks=all`` aiokafka producer (the loop's, and the benchmark's)."""
+    return AIOKafkaProducer(
+        **(
+            aiokafka_kwargs(kafka)
+            | {
+                "acks": "all",
+                "enable_idempotence": True,
+                "linger_ms": 2,
+                "max_batch_size": 256 * 1024,
+            }
+            | overrides
+        )
+    )
+
+
+class IngestLoop:
+    """Consumes partner topics by pattern; forwards candidates to ``events_topic``."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        registry: PartnerRegistry,
+        events_topic: str,
+        *,
+        batch_size: int = 1000,
+        metadata_max_age_ms: int = 3000,
+    ) -> None:
+        self.kafka = kafka
+        self.registry = registry
+        self.events_topic = events_topic
+        self.batch_size = batch_size
+        self.metadata_max_age_ms = metadata_max_age_ms
+        self.assigned = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until cancelled; the registry must be running."""
+        await self.registry.ready.wait()
+        consumer = AIOKafkaConsumer(
+            group_id=INGEST_GROUP,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=self.metadata_max_age_ms,
+            max_poll_records=self.batch_size,
+            **aiokafka_kwargs(self.kafka),
+        )
+        producer = new_producer(self.kafka)
+        await producer.start()
+        await consumer.start()
+        consumer.subscribe(pattern=INGEST_PATTERN)
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                if consumer.assignment():
+                    self.assigned.set()
+                if batches:
+                    await self._process(consumer, producer, batches)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    async def _process(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batches: dict[TopicPartition, list[Any]],
+    ) -> None:
+        started = time.perf_counter()
+        records = [
+            Record(m.topic, m.partition, m.offset, m.timestamp, m.value)
+            for messages in batches.values()
+            for m in messages
+        ]
+        partners = {partner_of(r.topic) for r in records}
+        if any(p is not None and self.registry.sector_of(p) is None for p in partners):
+            await self.registry.catch_up()
+        sends: list[Awaitable[Any]] = []
+        for record in records:
+            outcome = admit(record, self.registry.sector_of)
+            sends.extend(await self._outputs(producer, record, outcome))
+        await asyncio.gather(*sends)
+        offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # Partitions moved to another worker: it replays them and produces the same
+            # records again, which every stage treats as the same records.
+            log.warning(
+                "ingest commit refused after a rebalance; records will be replayed", error=str(exc)
+            )
+        STAGE_SECONDS.labels(stage="ingest").observe(
+            (time.perf_counter() - started) / max(1, len(records))
+        )
+
+    async def _outputs(
+        self, producer: AIOKafkaProducer, record: Record, outcome: Candidate | Rejected
+    ) -> list[Awaitable[Any]]:
+        partner = outcome.partner
+        EVENTS_RECEIVED.labels(partner=partner).inc()
+        if isinstance(outcome, Rejected):
+            EVENTS_REJECTED.labels(partner=partner, reason=outcome.reason).inc()
+            DLQ_RECORDS.labels(topic=DLQ_INGEST).inc()
+            log.info(
+                "record rejected",
+                partner=partner,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                reason=outcome.reason,
+            )
+            return [
+                await producer.send(
+                    receipts_topic(partner), orjson.dumps(outcome.receipt), key=outcome.receipt_key
+                ),
+                await producer.send(DLQ_INGEST, orjson.dumps(outcome.dlq), key=partner.encode()),
+            ]
+        for kind in outcome.doc["invalid_kinds"]:
+            INDICATORS_INVALID.labels(partner=partner, kind=kind).inc()
+        return [
+            await producer.send(
+                self.events_topic,
+                orjson.dumps(outcome.doc),
+                key=outcome.uid.encode(),
+                timestamp_ms=record.timestamp_ms,
+            )
+        ]

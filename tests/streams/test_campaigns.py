@@ -1,0 +1,141 @@
+"""Campaign graph, scoring and the alert lifecycle, over plain dicts (no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from confianza.schemas.validate import validate_document
+from confianza.streams.campaigns import CampaignStage
+from confianza.streams.correlate import CampaignGraph, count_sighting, summarize
+from confianza.streams.score import DAY_S, load_scoring
+
+from tests.streams.helpers import Emitter, event, sightings_of
+
+CFG = load_scoring()
+PHISH_URL = ("url", "https://bcp-zonasegura.com/login", "phishing")
+SCAM_PHONE = ("phone", "987654321", "scam-contact")
+MULE = ("bank-account", "00320000300012345633", "mule-account")
+
+
+def _stage() -> tuple[CampaignStage, Emitter, dict, dict, dict]:
+    index: dict = {}
+    campaigns: dict = {}
+    states: dict = {}
+    emitter = Emitter()
+    return CampaignStage(CFG, index, campaigns, states, emitter), emitter, index, campaigns, states
+
+
+def _feed(stage: CampaignStage, sightings: list[dict]) -> None:
+    async def run() -> None:
+        for s in sightings:
+            await stage.on_sighting(s)
+
+    asyncio.run(run())
+
+
+def test_events_sharing_any_indicator_join_one_campaign_and_open_one_alert() -> None:
+    stage, emitter, _, campaigns, _ = _stage()
+    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL, MULE]), "banking"))
+    assert emitter.alerts == []  # one reporter: below the opening band
+    _feed(stage, sightings_of("claro", event("C-1", [SCAM_PHONE, MULE]), "telecom"))
+    _feed(stage, sightings_of("pnp-divindat", event("P-1", [SCAM_PHONE]), "justice"))
+    assert len(campaigns) == 1
+    versions = [(a["alert_id"], a["version"], a["transition"]) for a in emitter.alerts]
+    assert versions[0][1:] == (1, "opened")
+    assert len({v[0] for v in versions}) == 1
+    assert [v[1] for v in versions] == list(range(1, len(versions) + 1))
+    last = emitter.alerts[-1]
+    assert last["reporters"] == ["bcp", "claro", "pnp-divindat"]
+    assert len(last["evidence"]) == 3
+    assert {r["rule"] for r in last["reasons"]} >= {
+        "rsit-base",
+        "corroboration",
+        "sector-spread",
+        "decay",
+    }
+    for alert in emitter.alerts:
+        assert validate_document("alert", alert) == ()
+
+
+def test_replayed_sightings_change_nothing() -> None:
+    stage, emitter, index, campaigns, states = _stage()
+    stream = sightings_of("bcp", event("B-1", [PHISH_URL, MULE]), "banking") + sightings_of(
+        "claro", event("C-1", [MULE]), "telecom"
+    )
+    _feed(stage, stream)
+    before = (len(emitter.alerts), repr(index), repr(campaigns), repr(states))
+    _feed(stage, stream)
+    assert (len(emitter.alerts), repr(index), repr(campaigns), repr(states)) == before
+
+
+def test_two_campaigns_bridged_by_an_event_merge_and_the_absorbed_alert_resolves() -> None:
+    stage, emitter, index, campaigns, _ = _stage()
+    other_url = ("url", "https://interbank-seguro.com/", "phishing")
+    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
+    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
+    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
+    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
+    assert len(campaigns) == 2
+    _feed(stage, sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice"))
+    assert len(campaigns) == 1
+    resolved = [a for a in emitter.alerts if a["transition"] == "resolved"]
+    assert len(resolved) == 1
+    assert "merged into" in resolved[0]["reasons"][-1]["detail"]
+    assert all(ids == [next(iter(campaigns))] for ids in index.values())
+
+
+def test_warning_listed_indicators_do_not_link_campaigns() -> None:
+    stage, _, _, campaigns, _ = _stage()
+    official = ("domain", "www.bcp.com.pe", "unspecified")
+    _feed(stage, sightings_of("bcp", event("B-1", [official, PHISH_URL]), "banking"))
+    _feed(stage, sightings_of("claro", event("C-1", [official, SCAM_PHONE]), "telecom"))
+    assert len(campaigns) == 2
+    listed = next(iter(campaigns.values()))["indicators"]["domain:www.bcp.com.pe"]["listed"]
+    assert listed == "bank-domains"
+
+
+def test_quiet_period_resolves_and_idle_campaigns_are_forgotten() -> None:
+    stage, emitter, index, campaigns, states = _stage()
+    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
+    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
+    last_seen = next(iter(campaigns.values()))["last_seen"]
+    asyncio.run(stage.on_tick(last_seen + 60))
+    assert emitter.alerts[-1]["transition"] != "resolved"
+    asyncio.run(stage.on_tick(last_seen + 2 * DAY_S))
+    assert emitter.alerts[-1]["transition"] == "resolved"
+    assert emitter.alerts[-1]["version"] == emitter.alerts[-2]["version"] + 1
+    asyncio.run(stage.on_tick(last_seen + 30 * DAY_S))
+    assert campaigns == {}
+    assert index == {}
+    assert states.keys() == {"__hwm__:0"}
+
+
+def test_caps_bound_the_state_under_hostile_input() -> None:
+    stage, _emitter, _, campaigns, _ = _stage()
+    limit = CFG.correlation.max_evidence_per_campaign
+    for i in range(limit + 20):
+        _feed(stage, sightings_of("bcp", event(f"B-{i}", [PHISH_URL]), "banking", offset=i))
+    (campaign,) = campaigns.values()
+    assert len(campaign["evidence"]) == limit
+    assert campaign["overflow_events"] == 20
+
+
+def test_indicator_statistics_are_idempotent_and_summarized() -> None:
+    s1, s2 = (
+        sightings_of(p, event(f"{p}-1", [PHISH_URL]), sec)[0]
+        for p, sec in (("bcp", "banking"), ("claro", "telecom"))
+    )
+    window = count_sighting(None, s1)
+    assert count_sighting(window, s1) is None
+    window = count_sighting(window, s2)
+    summary = summarize([window, None])
+    assert summary["events"] == 2
+    assert summary["reporters"] == ["bcp", "claro"]
+
+
+def test_campaigns_per_indicator_cap() -> None:
+    index: dict = {"url:x": ["a", "b", "c"]}
+    graph = CampaignGraph(index, {}, CFG.correlation)
+    graph._link("event:zz", "d", {"indicators": {}})
+    graph._link("url:x", "d", {"indicators": {"url:x": {}}})
+    assert index["url:x"] == ["a", "b", "c"]
