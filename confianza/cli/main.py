@@ -13,6 +13,7 @@ import typer
 from confianza.cli import dev, provision
 from confianza.consumers import cli as deliver_cli
 from confianza.observability import cli as ops
+from confianza.streams import cli as streams_cli
 
 app = typer.Typer(
     name="confianza",
@@ -30,4 +31,10 @@ app.add_typer(provision.partners_app, name="partners")
 app.add_typer(provision.services_app, name="services")
 app.add_typer(ops.app, name="ops")
 app.add_typer(deliver_cli.worker_app, name="worker")
+deliver_cli.worker_app.command("streams")(streams_cli.worker)
+app.add_typer(streams_cli.alerts_app, name="alerts")
+app.command("eval")(streams_cli.evaluate)
 app.command("replay")(deliver_cli.replay)
+
+if __name__ == "__main__":
+    app()

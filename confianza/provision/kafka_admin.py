@@ -51,7 +51,7 @@ _OPERATION = {
 def connect(settings: KafkaSettings) -> Iterator[KafkaAdminClient]:
     """An admin client, with broker-down and authentication failures as ProvisioningError."""
     try:
-        client = admin(settings, request_timeout_ms=15000)
+        client = admin(settings, request_timeout_ms=15000, bootstrap_timeout_ms=8000)
     except (KafkaConnectionError, KafkaTimeoutError) as exc:
         raise ProvisioningError(
             f"no Kafka broker answers at {settings.bootstrap_servers}; start one with "
