@@ -13,6 +13,7 @@ import typer
 from confianza.cli import dev, provision
 from confianza.consumers import cli as deliver_cli
 from confianza.observability import cli as ops
+from confianza.producers import cli as producers_cli
 from confianza.streams import cli as streams_cli
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ deliver_cli.worker_app.command("streams")(streams_cli.worker)
 app.add_typer(streams_cli.alerts_app, name="alerts")
 app.command("eval")(streams_cli.evaluate)
 app.command("replay")(deliver_cli.replay)
+app.command("send")(producers_cli.send)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,223 @@
+"""``confianza send`` and ``confianza simulate``: the partner side on the command line.
+
+Credentials come from the environment, never from options: ``CONFIANZA_KAFKA__USERNAME``
+(``partner-<id>``) and ``CONFIANZA_KAFKA__PASSWORD`` or ``CONFIANZA_KAFKA__PASSWORD_FILE``,
+plus ``CONFIANZA_KAFKA__BOOTSTRAP_SERVERS``. Exit codes: 0 everything was sent (and, with
+``--wait-receipts``, accepted or a known duplicate); 1 some records were rejected, failed or
+got no receipt; 2 usage, input or connection error.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, BinaryIO, cast
+
+import orjson
+import typer
+from confianza.producers.converters import Classification, EventDefaults
+from confianza.producers.inputs import (
+    FORMATS,
+    Format,
+    InputError,
+    PeekableStream,
+    detect_format,
+    read_items,
+)
+from confianza.producers.sdk import Reporter, ReporterError
+from confianza.producers.sending import Problem, Summary, send_items, wait_receipts
+from confianza.schemas.taxonomy import SECTORS, SEVERITIES, is_rsit_pair
+from confianza.schemas.tlp import Tlp, parse_tlp
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from confianza.cli.common import fail, load_settings
+
+LARGE_INPUT_BYTES = 1024 * 1024
+MAX_ERRORS_SHOWN = 10
+_LABELS = {
+    "rejected": "rejected",
+    "failed": "not sent",
+    "server-rejected": "rejected by the server",
+    "no-receipt": "no receipt",
+}
+
+
+def _defaults(
+    sector: str | None,
+    rsit_class: str,
+    rsit_type: str,
+    tlp: str,
+    severity: str,
+    confidence: int,
+) -> EventDefaults:
+    """Conversion defaults from the options; a bad value is a usage error (exit 2)."""
+    if sector is not None and sector not in SECTORS:
+        fail(f"--sector {sector!r} is not one of {', '.join(SECTORS)}")
+    if not is_rsit_pair(rsit_class, rsit_type):
+        fail(f"--class {rsit_class!r} --type {rsit_type!r} is not an RSIT class and type")
+    try:
+        level: Tlp = parse_tlp(tlp)
+    except ValueError as exc:
+        fail(f"--tlp: {exc}")
+    if severity not in SEVERITIES:
+        fail(f"--severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    return EventDefaults(
+        sector=sector,
+        classification=Classification(rsit_class, rsit_type),
+        tlp=level,
+        severity=severity,
+        confidence=confidence,
+        reported_at=datetime.now(UTC),
+    )
+
+
+def _print_problem(problem: Problem) -> None:
+    who = f"{problem.where} ({problem.event_id})" if problem.event_id else problem.where
+    label = _LABELS[problem.kind]
+    shown = problem.errors[:MAX_ERRORS_SHOWN]
+    for error in shown:
+        pointer = f"{error.pointer}: " if error.pointer else ""
+        typer.echo(f"{who}: {label}: {pointer}{error.message}", err=True)
+    if len(problem.errors) > len(shown):
+        typer.echo(f"{who}: {label}: {len(problem.errors) - len(shown)} more errors", err=True)
+
+
+def _print_summary(summary: Summary) -> None:
+    title = "summary (dry run: nothing sent)" if summary.dry_run else "summary"
+    rows = [
+        ("read", summary.read),
+        ("valid", summary.valid),
+        ("sent", summary.sent),
+        ("rejected locally", summary.rejected),
+        ("failed", summary.failed),
+        ("unsupported", len(summary.unsupported)),
+    ]
+    typer.echo(title)
+    for name, value in rows:
+        typer.echo(f"  {name:<17}{value}")
+    for item in summary.unsupported:
+        typer.echo(f"    - {item.where}: {item.reason}")
+    if summary.waited_for_receipts:
+        counts = ", ".join(f"{s} {summary.receipts[s]}" for s in ("accepted", "duplicate"))
+        typer.echo(
+            f"  {'receipts':<17}{counts}, rejected {summary.receipts['rejected']}, "
+            f"missing {summary.missing_receipts}"
+        )
+
+
+def _open(source: str, stack: ExitStack) -> tuple[BinaryIO, str | None, int | None]:
+    if source == "-":
+        return sys.stdin.buffer, None, None
+    path = Path(source)
+    try:
+        handle = stack.enter_context(path.open("rb"))
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}")
+    return handle, path.name, path.stat().st_size
+
+
+def send(
+    source: Annotated[
+        str, typer.Argument(help="File to send; - (the default) reads standard input.")
+    ] = "-",
+    partner: Annotated[
+        str | None,
+        typer.Option(help="Your partner id (e.g. bcp); events go to ingest.<id>.v1."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="auto, json, ndjson, csv, misp or stix."),
+    ] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; send nothing.")
+    ] = False,
+    sector: Annotated[
+        str | None,
+        typer.Option(
+            help="Affected sector for converted formats (CSV without a sector column, MISP, STIX)."
+        ),
+    ] = None,
+    rsit_class: Annotated[
+        str, typer.Option("--class", help="RSIT class when the source names none.")
+    ] = "other",
+    rsit_type: Annotated[
+        str, typer.Option("--type", help="RSIT type when the source names none.")
+    ] = "undetermined",
+    tlp: Annotated[str, typer.Option(help="TLP when the source has no marking.")] = "amber",
+    severity: Annotated[str, typer.Option(help="Severity hint for converted events.")] = "medium",
+    confidence: Annotated[
+        int, typer.Option(min=0, max=100, help="Confidence for converted events.")
+    ] = 50,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait-receipts", help="Wait for the server's receipt of every event."),
+    ] = False,
+    receipt_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for receipts.")
+    ] = 60.0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
+) -> None:
+    """Send incident events from a file or stdin: JSON, NDJSON, CSV, a MISP event or a STIX
+    2.1 bundle. Every record is validated first; problems are reported per record."""
+    settings = load_settings()
+    if fmt != "auto" and fmt not in FORMATS:
+        fail(f"--format {fmt!r} is not one of auto, {', '.join(FORMATS)}")
+    defaults = _defaults(sector, rsit_class, rsit_type, tlp, severity, confidence)
+    if not dry_run:
+        if partner is None:
+            fail("--partner is required (or use --dry-run)")
+        if not settings.kafka.username or settings.kafka.password is None:
+            fail(
+                "set CONFIANZA_KAFKA__USERNAME (partner-<id>) and CONFIANZA_KAFKA__PASSWORD "
+                "or CONFIANZA_KAFKA__PASSWORD_FILE"
+            )
+    with ExitStack() as stack:
+        raw, name, size = _open(source, stack)
+        try:
+            stream = PeekableStream(raw)
+            chosen = detect_format(stream, name) if fmt == "auto" else cast(Format, fmt)
+        except InputError as exc:
+            fail(str(exc))
+        reporter: Reporter | None = None
+        if not dry_run and partner is not None:
+            try:
+                reporter = stack.enter_context(Reporter(settings.kafka, partner))
+            except (ReporterError, ValueError) as exc:
+                fail(str(exc))
+        console = Console(stderr=True)
+        large = size is None or size >= LARGE_INPUT_BYTES
+        progress = Progress(
+            TextColumn("sending" if reporter else "validating"),
+            BarColumn(),
+            MofNCompleteColumn() if size is None else TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not (console.is_terminal and large),
+        )
+        task = progress.add_task("input", total=size)
+
+        def advance() -> None:
+            if size is None:
+                progress.advance(task)
+            else:
+                progress.update(task, completed=raw.tell())
+
+        try:
+            with progress:
+                summary, sent = send_items(
+                    read_items(stream, chosen, defaults), reporter, _print_problem, advance
+                )
+        except InputError as exc:
+            fail(str(exc))
+        if wait and reporter is not None:
+            wait_receipts(reporter, sent, summary, _print_problem, receipt_timeout)
+    if json_output:
+        typer.echo(orjson.dumps(summary.as_dict()).decode())
+    else:
+        _print_summary(summary)
+    raise typer.Exit(summary.exit_code)
