@@ -17,6 +17,10 @@ from typing import Annotated, BinaryIO, cast
 
 import orjson
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from confianza.cli.common import fail, load_settings
 from confianza.producers.converters import Classification, EventDefaults
 from confianza.producers.inputs import (
     FORMATS,
@@ -30,10 +34,6 @@ from confianza.producers.sdk import Reporter, ReporterError
 from confianza.producers.sending import Problem, Summary, send_items, wait_receipts
 from confianza.schemas.taxonomy import SECTORS, SEVERITIES, is_rsit_pair
 from confianza.schemas.tlp import Tlp, parse_tlp
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from confianza.cli.common import fail, load_settings
 
 LARGE_INPUT_BYTES = 1024 * 1024
 MAX_ERRORS_SHOWN = 10

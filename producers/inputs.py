@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, get_args
 
 import orjson
+
 from confianza.producers.converters import (
     Converted,
     EventDefaults,

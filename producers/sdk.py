@@ -23,8 +23,6 @@ from types import TracebackType
 from typing import Any
 
 import orjson
-from confianza.schemas.topics import PARTNER_ID, ingest_topic, receipts_topic
-from confianza.schemas.validate import FieldError, Rejection, encode, validate_event
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import (
     KafkaError,
@@ -36,6 +34,8 @@ from kafka.producer.future import FutureRecordMetadata
 
 from confianza.kafka import consumer, producer
 from confianza.logging import get_logger
+from confianza.schemas.topics import PARTNER_ID, ingest_topic, receipts_topic
+from confianza.schemas.validate import FieldError, Rejection, encode, validate_event
 from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)

@@ -18,12 +18,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
+
 from confianza.producers.converters import Unsupported
 from confianza.producers.inputs import Item, Unreadable
 from confianza.producers.sdk import Reporter
 from confianza.schemas.validate import FieldError, Rejection, decode, validate_event
-from kafka.errors import KafkaError
-from kafka.producer.future import FutureRecordMetadata
 
 ProblemKind = Literal["rejected", "failed", "server-rejected", "no-receipt"]
 RECEIPT_STATUSES = ("accepted", "duplicate", "rejected")

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from confianza.producers.converters import EventDefaults
 
 DATA = Path(__file__).parent / "data"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from confianza.producers.converters import Classification, Converted, EventDefaults, csv
 
+from confianza.producers.converters import Classification, Converted, EventDefaults, csv
 from tests.producers.converters.helpers import indicators, split
 
 HEADER = (

@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 import pytest
-from confianza.producers.converters import EventDefaults, misp
 
+from confianza.producers.converters import EventDefaults, misp
 from tests.producers.conftest import load
 from tests.producers.converters.helpers import indicators, reasons, split
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from confianza.producers.converters import EventDefaults, stix
-
 from tests.producers.conftest import load
 from tests.producers.converters.helpers import indicators, reasons, split
 

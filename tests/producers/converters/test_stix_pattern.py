@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from confianza.producers.converters.stix_pattern import UnsupportedPattern, indicators
 
 
