@@ -1,0 +1,1 @@
+"""``confianza demo``: the whole chain on one machine, started, watched and stopped cleanly."""
