@@ -16,19 +16,19 @@ from pathlib import Path
 
 import typer
 from aiokafka.errors import KafkaError
+from kafka.errors import KafkaError as SyncKafkaError
+
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.replay import replay_from_dlq
 from confianza.consumers.subscriptions import SubscriptionError, load_subscriptions
 from confianza.consumers.worker import DeliveryWorker, Topics, run_worker
-from confianza.schemas import topics as topic_names
-from kafka.errors import KafkaError as SyncKafkaError
-
 from confianza.logging import configure
 from confianza.observability.server import (
     MetricsServerError,
     start_metrics_server,
     worker_metrics,
 )
+from confianza.schemas import topics as topic_names
 from confianza.settings import get_settings
 
 worker_app = typer.Typer(help="Long-running Confianza workers.", no_args_is_help=True)

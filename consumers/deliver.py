@@ -20,7 +20,6 @@ from confianza.consumers.gate import GatedAlert
 from confianza.consumers.ledger import Ledger, delivery_record, utc_now
 from confianza.consumers.policy import DeliveryPolicy, Lane
 from confianza.consumers.subscriptions import Subscriber
-
 from confianza.logging import get_logger
 from confianza.metrics import (
     DELIVERIES,

@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from confianza.consumers.ledger import read_records, utc_now
 
+from confianza.consumers.ledger import read_records, utc_now
 from confianza.logging import get_logger
 from confianza.metrics import DLQ_RECORDS
 from confianza.settings import KafkaSettings

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from confianza.consumers.deliver import Deliverer
 from confianza.consumers.gate import GatedAlert
 from confianza.consumers.subscriptions import Subscriber
-
 from confianza.logging import get_logger
 
 log = get_logger(__name__)

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
 from confianza.consumers.channel import Outcome
 from confianza.consumers.gate import GatedAlert
-
 from confianza.kafka import aiokafka_kwargs
 from confianza.logging import get_logger
 from confianza.settings import KafkaSettings

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from typing import Literal
 
 from aiolimiter import AsyncLimiter
-from confianza.consumers.channel import Outcome
-from confianza.consumers.subscriptions import Subscriber
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenacity import (
@@ -30,6 +28,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from confianza.consumers.channel import Outcome
+from confianza.consumers.subscriptions import Subscriber
 from confianza.metrics import CIRCUIT_STATE
 
 BreakerState = Literal["closed", "open", "half_open"]

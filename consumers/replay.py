@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
+
 from confianza.consumers.channel import Channel
 from confianza.consumers.channels import build_channel
 from confianza.consumers.deliver import Deliverer
@@ -26,7 +27,6 @@ from confianza.consumers.ledger import Ledger
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.subscriptions import Subscriber, Subscriptions
 from confianza.consumers.worker import Topics, producer_kwargs
-
 from confianza.logging import get_logger
 from confianza.settings import KafkaSettings
 

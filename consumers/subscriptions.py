@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 import jsonschema
 import yaml
-from confianza.schemas.taxonomy import RSIT, SECTORS, severity_rank
 from jsonschema.exceptions import ValidationError, best_match
+
+from confianza.schemas.taxonomy import RSIT, SECTORS, severity_rank
 
 Channel = Literal["webhook", "email", "chat", "syslog", "file"]
 Audience = Literal["banking", "telecom", "government", "justice", "public", "center"]

@@ -28,6 +28,7 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.errors import CommitFailedError, KafkaError
+
 from confianza.consumers.channel import idempotency_key
 from confianza.consumers.channels import build_channel
 from confianza.consumers.deliver import Deliverer
@@ -38,11 +39,10 @@ from confianza.consumers.ledger import Ledger
 from confianza.consumers.offsets import OffsetTracker, Token
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.subscriptions import Subscriber, Subscriptions
-from confianza.schemas import topics as topic_names
-from confianza.schemas.validate import validate_document
-
 from confianza.kafka import aiokafka_kwargs
 from confianza.logging import get_logger
+from confianza.schemas import topics as topic_names
+from confianza.schemas.validate import validate_document
 from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import orjson
+
 from confianza.consumers.channel import Outcome, outcome_for_status
 from confianza.consumers.gate import GatedAlert
 from confianza.consumers.render import render

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 import aiosmtplib
+
 from confianza.consumers.channel import Outcome, idempotency_key
 from confianza.consumers.email.body import html_body, text_body
 from confianza.consumers.gate import GatedAlert

@@ -13,6 +13,7 @@ import re
 import socket
 
 import orjson
+
 from confianza.consumers.channel import idempotency_key
 from confianza.consumers.gate import GatedAlert
 from confianza.consumers.ledger import utc_now

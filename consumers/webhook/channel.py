@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import httpx
 import orjson
+
 from confianza.consumers.channel import Outcome, idempotency_key, outcome_for_status
 from confianza.consumers.gate import GatedAlert
 from confianza.consumers.subscriptions import Subscriber, SubscriptionError

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
 from confianza.consumers.webhook.signing import WebhookVerificationError, verify
 
 Scripted = int | tuple[int, Mapping[str, str]] | str

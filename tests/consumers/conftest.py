@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-from confianza.consumers.webhook.signing import generate_secret
-from confianza.consumers.worker import Topics
 from kafka.admin import NewTopic
 
+from confianza.consumers.webhook.signing import generate_secret
+from confianza.consumers.worker import Topics
 from confianza.kafka import admin, producer
 from confianza.settings import KafkaSettings
 

@@ -73,7 +73,7 @@ def subscriber(
     min_severity: str = "low",
     grouping: Grouping = NO_GROUPING,
     timeout: float = 2.0,
-    secret_env: str | None = "TEST_WHSEC",
+    secret_env: str | None = "TEST_WHSEC",  # noqa: S107 - a variable name
     smtp: Any = None,
 ) -> Subscriber:
     return Subscriber(

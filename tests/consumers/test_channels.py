@@ -71,7 +71,8 @@ async def test_webhook_timeout_and_refused_connection_are_retryable(whsec: str) 
                 "retryable", error="timeout after 0.3 s"
             )
             refused = await channel.send(gated_for(gone), gone)
-            assert refused.kind == "retryable" and "connection error" in str(refused.error)
+            assert refused.kind == "retryable"
+            assert "connection error" in str(refused.error)
         finally:
             await channel.aclose()
 
@@ -87,7 +88,8 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(whsec: str) -> 
         (got,) = receiver.deliveries
         assert got.webhook_id == "a-7:3:sub-a"
         assert verify(got.headers, got.raw, whsec) == "a-7:3:sub-a"
-        assert got.body["type"] == "alert.opened" and got.body["data"]["alert_id"] == "a-7"
+        assert got.body["type"] == "alert.opened"
+        assert got.body["data"]["alert_id"] == "a-7"
 
 
 def test_webhook_channel_refuses_a_missing_or_malformed_secret(
@@ -106,8 +108,9 @@ def test_webhook_channel_refuses_a_missing_or_malformed_secret(
 
 async def test_chat_posts_a_slack_compatible_message() -> None:
     with WebhookReceiver(None) as receiver:
-        sub = subscriber(channel="chat", target=receiver.url("/room"), audience="telecom",
-                         sector="telecom")
+        sub = subscriber(
+            channel="chat", target=receiver.url("/room"), audience="telecom", sector="telecom"
+        )
         channel = build_channel("chat", [sub])
         try:
             outcome = await channel.send(gated_for(sub), sub)
@@ -117,7 +120,9 @@ async def test_chat_posts_a_slack_compatible_message() -> None:
         (got,) = receiver.deliveries
         assert "Alerta alta" in got.body["text"]
         kinds = [b["type"] for b in got.body["blocks"]]
-        assert kinds[0] == "header" and "section" in kinds and kinds[-1] == "context"
+        assert kinds[0] == "header"
+        assert "section" in kinds
+        assert kinds[-1] == "context"
         assert "hxxps://bcp-seguro-alert-1[.]example/login" in orjson.dumps(got.body).decode()
 
 
@@ -130,7 +135,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
 
-    async def handle_RCPT(  # noqa: N802
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address.endswith("@rechazado.example"):
@@ -140,7 +145,7 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
         return "250 OK"
@@ -155,8 +160,12 @@ def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data
 def smtp_sink() -> Any:
     sink = Sink()
     controller = Controller(
-        sink, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
-        auth_require_tls=False, auth_required=True,
+        sink,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
     )
     controller.start()
     try:
@@ -166,10 +175,22 @@ def smtp_sink() -> Any:
 
 
 def email_subscriber(port: int, audience: str, **kwargs: Any) -> Subscriber:
-    relay = Smtp(host="127.0.0.1", port=port, sender="alertas@cnsd.example",
-                 username="alertas", password_env="TEST_SMTP_PASSWORD", timeout=5)
-    return subscriber(f"mail-{audience}", channel="email", audience=audience,
-                      target=("soc@bcp.example", "fraude@bcp.example"), smtp=relay, **kwargs)
+    relay = Smtp(
+        host="127.0.0.1",
+        port=port,
+        sender="alertas@cnsd.example",
+        username="alertas",
+        password_env="TEST_SMTP_PASSWORD",
+        timeout=5,
+    )
+    return subscriber(
+        f"mail-{audience}",
+        channel="email",
+        audience=audience,
+        target=("soc@bcp.example", "fraude@bcp.example"),
+        smtp=relay,
+        **kwargs,
+    )
 
 
 async def test_email_arrives_with_subject_recipients_and_spanish_body(
@@ -195,11 +216,14 @@ async def test_email_arrives_with_subject_recipients_and_spanish_body(
     assert bank_mail["X-Confianza-Idempotency-Key"] == "a-9:2:mail-banking"
     text = bank_mail.get_body(("plain",)).get_content()
     html = bank_mail.get_body(("html",)).get_content()
-    assert "Por qué se emite esta alerta" in text and "reportado por 2 socios" in text
+    assert "Por qué se emite esta alerta" in text
+    assert "reportado por 2 socios" in text
     assert "Bloquee los indicadores" in text
-    assert "hxxps://bcp-seguro-a-9[.]example/login" in text and "<code>" in html
+    assert "hxxps://bcp-seguro-a-9[.]example/login" in text
+    assert "<code>" in html
     citizen = public_mail.get_body(("plain",)).get_content()
-    assert "Su banco nunca le pedirá" in citizen and "Bloquee los indicadores" not in citizen
+    assert "Su banco nunca le pedirá" in citizen
+    assert "Bloquee los indicadores" not in citizen
 
 
 async def test_email_refusals_are_permanent_or_retryable_by_code(
@@ -267,7 +291,8 @@ async def test_file_channel_appends_json_lines(tmp_path: Path) -> None:
         assert (await channel.send(gated_for(sub, version=version), sub)).kind == "delivered"
     lines = (tmp_path / "out" / "alerts.jsonl").read_bytes().splitlines()
     assert [orjson.loads(x)["idempotency_key"] for x in lines] == [
-        "alert-1:1:siem-file", "alert-1:2:siem-file",
+        "alert-1:1:siem-file",
+        "alert-1:2:siem-file",
     ]
 
 

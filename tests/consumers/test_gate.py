@@ -6,6 +6,9 @@ import uuid
 from typing import Any
 
 import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from confianza.consumers.chat.channel import chat_message
 from confianza.consumers.email.channel import build_message
 from confianza.consumers.gate import gate
@@ -13,21 +16,29 @@ from confianza.consumers.subscriptions import Subscriber
 from confianza.consumers.syslog.format import json_line, syslog_message
 from confianza.consumers.webhook.channel import webhook_body
 from confianza.schemas.validate import validate_document
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .factory import evidence, make_alert, subscriber
 
 LEVELS = ["clear", "green", "amber", "amber+strict", "red"]
-REPORTERS = {"bcp": "banking", "interbank": "banking", "claro": "telecom", "entel": "telecom",
-             "pnp-divindat": "justice", "indecopi": "government"}
+REPORTERS = {
+    "bcp": "banking",
+    "interbank": "banking",
+    "claro": "telecom",
+    "entel": "telecom",
+    "pnp-divindat": "justice",
+    "indecopi": "government",
+}
 
 
 def five_levels_alert() -> dict[str, Any]:
     ev = [evidence("bcp", "banking", level) for level in LEVELS]
     indicators = [
-        {"kind": "domain", "value": f"{level.replace('+', '-')}.example",
-         "key": f"{level.replace('+', '-')}.example", "event_uids": [e["event_uid"]]}
+        {
+            "kind": "domain",
+            "value": f"{level.replace('+', '-')}.example",
+            "key": f"{level.replace('+', '-')}.example",
+            "event_uids": [e["event_uid"]],
+        }
         for level, e in zip(LEVELS, ev, strict=True)
     ]
     return make_alert(evidence_list=ev, indicators=indicators)
@@ -48,14 +59,16 @@ def test_green_goes_to_partners_of_any_sector() -> None:
 
 
 def test_amber_goes_to_the_reporters_sector() -> None:
-    bank = subscriber(audience="banking", sector="banking", organization="interbank",
-                      tlp_clearance="red")
+    bank = subscriber(
+        audience="banking", sector="banking", organization="interbank", tlp_clearance="red"
+    )
     assert seen_levels(bank) == ["clear", "green", "amber"]
 
 
 def test_amber_strict_goes_to_the_reporter_itself() -> None:
-    reporter = subscriber(audience="banking", sector="banking", organization="bcp",
-                          tlp_clearance="red")
+    reporter = subscriber(
+        audience="banking", sector="banking", organization="bcp", tlp_clearance="red"
+    )
     assert seen_levels(reporter) == ["clear", "green", "amber", "amber+strict"]
 
 
@@ -81,7 +94,9 @@ def test_the_gated_alert_is_a_valid_alert_and_lists_what_it_disclosed() -> None:
     gated = gate(alert, subscriber(audience="telecom", sector="telecom"))
     assert gated is not None
     assert validate_document("alert", gated.alert) == ()
-    assert gated.disclosed_event_uids == tuple(sorted(e["event_uid"] for e in alert["evidence"][:2]))
+    assert gated.disclosed_event_uids == tuple(
+        sorted(e["event_uid"] for e in alert["evidence"][:2])
+    )
     assert gated.disclosed_indicator_keys == ("clear.example", "green.example")
     assert "amber.example" not in webhook_body(gated).decode()
 
@@ -112,15 +127,22 @@ def alerts(draw: st.DrawFn) -> dict[str, Any]:
     for n in range(draw(small)):
         value = f"ioc-value-{n}-end"
         mask = draw(st.integers(1, 2 ** len(ev) - 1))
-        indicators.append({
-            "kind": draw(kinds), "value": value, "key": "k" + value,
-            "event_uids": [u for bit, u in enumerate(ev_uids) if mask >> bit & 1],
-        })
+        indicators.append(
+            {
+                "kind": draw(kinds),
+                "value": value,
+                "key": "k" + value,
+                "event_uids": [u for bit, u in enumerate(ev_uids) if mask >> bit & 1],
+            }
+        )
     alert = make_alert(evidence_list=ev, indicators=indicators)
     quotable = [i["value"] for i in indicators] + ev_uids + [e["reporter"] for e in ev]
     alert["reasons"] = [
-        {"rule": "corroboration", "points": 5,
-         "detail": f"visto en {quotable[draw(st.integers(0, len(quotable) - 1))]}"}
+        {
+            "rule": "corroboration",
+            "points": 5,
+            "detail": f"visto en {quotable[draw(st.integers(0, len(quotable) - 1))]}",
+        }
         for _ in range(draw(small))
     ]
     if indicators and draw(st.booleans()):
@@ -184,7 +206,9 @@ def test_no_gated_alert_carries_anything_above_clearance(
 
 @settings(max_examples=300, deadline=None)
 @given(alert=alerts(), sub=subscribers())
-def test_no_channel_renders_anything_above_clearance(alert: dict[str, Any], sub: Subscriber) -> None:
+def test_no_channel_renders_anything_above_clearance(
+    alert: dict[str, Any], sub: Subscriber
+) -> None:
     _, secrets = withheld(alert, sub)
     gated = gate(alert, sub)
     if gated is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from confianza.consumers.subscriptions import (
     SubscriptionError,
     load_subscriptions,
@@ -34,16 +35,23 @@ def test_example_covers_the_audiences_and_every_channel() -> None:
     assert {"banking", "telecom", "government", "public"} <= {s.audience for s in subs.subscribers}
     assert {s.channel for s in subs.subscribers} == {"webhook", "email", "chat", "syslog", "file"}
     analysts = [s for s in subs.subscribers if s.tlp_clearance == "red"]
-    assert analysts and all(s.audience == "center" and s.analyst for s in analysts)
+    assert analysts
+    assert all(s.audience == "center" and s.analyst for s in analysts)
     email = next(s for s in subs.subscribers if s.channel == "email")
-    assert email.smtp is not None and email.smtp.starttls and email.smtp.password_env
+    assert email.smtp is not None
+    assert email.smtp.starttls
+    assert email.smtp.password_env
 
 
 def test_a_good_file_builds_subscribers_with_defaults() -> None:
     (sub,) = parse_subscriptions(GOOD).subscribers
-    assert sub.id == "bcp-soc" and sub.line == 3 and sub.webhook_secret_env == "WHSEC_BCP"
-    assert sub.grouping.group_wait == 5.0 and sub.rate_limit.max == 50.0
-    assert sub.wants("high", "fraud") and not sub.wants("low", "fraud")
+    assert sub.id == "bcp-soc"
+    assert sub.line == 3
+    assert sub.webhook_secret_env == "WHSEC_BCP"
+    assert sub.grouping.group_wait == 5.0
+    assert sub.rate_limit.max == 50.0
+    assert sub.wants("high", "fraud")
+    assert not sub.wants("low", "fraud")
 
 
 @pytest.mark.parametrize(
@@ -57,10 +65,16 @@ def test_a_good_file_builds_subscribers_with_defaults() -> None:
         (("tlp_clearance: amber", "tlp_clearance: amber\n    colour: blue"), 3, "colour"),
         (("channel: webhook", "channel: pager"), 7, "/subscribers/0/channel"),
         (("audience: banking", "audience: banking\n    analyst: true"), 4, "center"),
-        (("tlp_clearance: amber", "tlp_clearance: amber\n    rsit_classes: [spam]"), 11,
-         "not RSIT classes"),
-        (("tlp_clearance: amber", "tlp_clearance: amber\n    grouping: {group_wait: soon}"), 11,
-         "group_wait"),
+        (
+            ("tlp_clearance: amber", "tlp_clearance: amber\n    rsit_classes: [spam]"),
+            11,
+            "not RSIT classes",
+        ),
+        (
+            ("tlp_clearance: amber", "tlp_clearance: amber\n    grouping: {group_wait: soon}"),
+            11,
+            "group_wait",
+        ),
     ],
 )
 def test_a_bad_field_is_reported_with_its_line(
@@ -75,15 +89,19 @@ def test_a_bad_field_is_reported_with_its_line(
 
 def test_duplicate_ids_name_both_lines() -> None:
     body = GOOD.split("subscribers:\n")[1]
-    with pytest.raises(SubscriptionError, match=r"subs.yaml:12: .*duplicate subscriber id 'bcp-soc' "
-                       r"\(first on line 3\)"):
+    with pytest.raises(
+        SubscriptionError,
+        match=r"subs.yaml:12: .*duplicate subscriber id 'bcp-soc' "
+        r"\(first on line 3\)",
+    ):
         parse_subscriptions(GOOD + body, "subs.yaml")
 
 
 def test_broken_yaml_and_aliases_are_refused_with_the_line() -> None:
     with pytest.raises(SubscriptionError, match=r"subs.yaml:5: not valid YAML"):
-        parse_subscriptions(GOOD.replace("    audience: banking", "    audience: [banking"),
-                            "subs.yaml")
+        parse_subscriptions(
+            GOOD.replace("    audience: banking", "    audience: [banking"), "subs.yaml"
+        )
     aliased = GOOD + "  - &x {id: a}\n  - *x\n"
     with pytest.raises(SubscriptionError, match=r"subs.yaml:13: YAML aliases are not allowed"):
         parse_subscriptions(aliased, "subs.yaml")
@@ -97,7 +115,8 @@ def test_email_needs_a_relay_and_recipient_addresses() -> None:
         parse_subscriptions(email)
     relay = "smtp: {host: 127.0.0.1, sender: alertas@cnsd.example}\n"
     (sub,) = parse_subscriptions(email.replace("subscribers:", relay + "subscribers:")).subscribers
-    assert sub.target == ("soc@bcp.example",) and sub.smtp is not None
+    assert sub.target == ("soc@bcp.example",)
+    assert sub.smtp is not None
     with pytest.raises(SubscriptionError, match="target"):
         parse_subscriptions(
             email.replace("[soc@bcp.example]", "[not-an-address]").replace(
