@@ -21,45 +21,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from kafka import TopicPartition
+
+from confianza.kafka import consumer
+from confianza.logging import get_logger
+from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
+from confianza.settings import KafkaSettings
 from confianza.streams import correlate, dedupe, normalize
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
 from confianza.streams.score import DAY_S, ScoringConfig
 from confianza.streams.source import IngestLoop
-from faust.serializers import codecs
-from faust.transport.drivers import aiokafka as faust_aiokafka
-
-from confianza.kafka import aiokafka_kwargs
-from confianza.logging import get_logger
-from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
-from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)
 
 APP_ID = "confianza-streams"
-EVENTS_TOPIC = f"{APP_ID}-events"
-SIGHTINGS_TOPIC = f"{APP_ID}-sightings"
-CAMPAIGN_TOPIC = f"{APP_ID}-campaign"
 DEDUPE_TTL_DAYS = 7
 TICK_KEY = b"\x00tick"
-
-
-class _OrjsonCodec(codecs.Codec):
-    def _dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(obj)
-
-    def _loads(self, s: bytes) -> Any:
-        return orjson.loads(s)
-
-
-codecs.register("orjson", _OrjsonCodec())
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -91,8 +77,15 @@ def create_app(
     data_dir: str = ".confianza/streams",
     partitions: int = 6,
     tick_seconds: float = 30.0,
+    app_id: str = APP_ID,
 ) -> faust.App:
-    """Build the streams app; nothing connects until the worker starts it."""
+    """Build the streams app; nothing connects until the worker starts it.
+
+    ``app_id`` names the consumer groups and internal topics; it must start with
+    ``confianza-streams`` (the ACL prefix of the streams principal).
+    """
+    if not app_id.startswith(APP_ID):
+        raise ValueError(f"app id {app_id!r} must start with {APP_ID!r} (the ACL prefix)")
     credentials = None
     if kafka.security_protocol.startswith("SASL"):
         credentials = faust.SASLCredentials(
@@ -101,7 +94,7 @@ def create_app(
             mechanism=kafka.sasl_mechanism,
         )
     app = StreamsApp(
-        APP_ID,
+        app_id,
         broker=[f"kafka://{s}" for s in kafka.bootstrap_servers.split(",")],
         broker_credentials=credentials,
         store=store,
@@ -118,21 +111,25 @@ def create_app(
     )
 
     events = app.topic(
-        EVENTS_TOPIC,
+        f"{app_id}-events",
         internal=True,
         partitions=partitions,
         key_serializer="raw",
         value_serializer="raw",
     )
     sightings_topic = app.topic(
-        SIGHTINGS_TOPIC,
+        f"{app_id}-sightings",
         internal=True,
         partitions=partitions,
         key_serializer="raw",
         value_serializer="raw",
     )
     campaign_topic = app.topic(
-        CAMPAIGN_TOPIC, internal=True, partitions=1, key_serializer="raw", value_serializer="raw"
+        f"{app_id}-campaign",
+        internal=True,
+        partitions=1,
+        key_serializer="raw",
+        value_serializer="raw",
     )
 
     corr = scoring.correlation
@@ -141,24 +138,19 @@ def create_app(
         "dedupe",
         default=dict,
         partitions=partitions,
-        key_serializer="orjson",
-        value_serializer="orjson",
     ).tumbling(timedelta(days=1), expires=timedelta(days=DEDUPE_TTL_DAYS + 1))
     indicator_table = app.Table(
         "indicator-stats",
         default=dict,
         partitions=partitions,
-        key_serializer="orjson",
-        value_serializer="orjson",
     ).tumbling(window, expires=window * (corr.indicator_windows + 1))
-    table_kw = {"partitions": 1, "key_serializer": "orjson", "value_serializer": "orjson"}
-    index_table = app.Table("indicator-index", **table_kw)
-    campaign_table = app.Table("campaigns", **table_kw)
-    state_table = app.Table("alert-state", **table_kw)
+    index_table = app.Table("indicator-index", partitions=1)
+    campaign_table = app.Table("campaigns", partitions=1)
+    state_table = app.Table("alert-state", partitions=1)
 
     lists = normalize.WarningLists.from_config(scoring)
     registry = PartnerRegistry(kafka)
-    ingest = IngestLoop(kafka, registry, EVENTS_TOPIC)
+    ingest = IngestLoop(kafka, registry, f"{app_id}-events", group_id=f"{app_id}-ingest")
 
     @app.agent(events)
     async def events_stage(stream: Any) -> None:
@@ -267,32 +259,40 @@ def create_app(
     return app
 
 
+def read_alerts_after(
+    kafka: KafkaSettings, starts: Callable[[list[int]], dict[int, int]]
+) -> list[tuple[dict[str, Any], int, int]]:
+    """Every alert on ``alerts.v1`` from ``starts(partitions)`` to the current end offsets.
+
+    Blocking (kafka-python); run in a thread. Returns ``(alert, partition, offset)`` triples.
+    """
+    client = consumer(kafka, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(ALERTS, p) for p in sorted(client.partitions_for_topic(ALERTS))]
+        client.assign(tps)
+        ends = client.end_offsets(tps)
+        begin = starts([tp.partition for tp in tps])
+        pending = [tp for tp in tps if begin[tp.partition] < ends[tp]]
+        client.assign(pending)
+        for tp in pending:
+            client.seek(tp, begin[tp.partition])
+        found = []
+        while pending:
+            for tp, records in client.poll(timeout_ms=1000).items():
+                found.extend(
+                    (orjson.loads(r.value), tp.partition, r.offset)
+                    for r in records
+                    if r.value is not None
+                )
+            pending = [tp for tp in pending if client.position(tp) < ends[tp]]
+        return found
+    finally:
+        client.close()
+
+
 async def reconcile(kafka: KafkaSettings, stage: CampaignStage) -> int:
     """Adopt alert versions on ``alerts.v1`` newer than the state's high-water marks."""
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **aiokafka_kwargs(kafka))
-    await consumer.start()
-    adopted = 0
-    try:
-        parts = consumer.partitions_for_topic(ALERTS) or set()
-        tps = [TopicPartition(ALERTS, p) for p in sorted(parts)]
-        if not tps:
-            return 0
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        starts = stage.start_offsets(p for p in sorted(parts))
-        pending = {tp for tp in tps if starts[tp.partition] < ends[tp]}
-        for tp in pending:
-            consumer.seek(tp, starts[tp.partition])
-        while pending:
-            batches = await asyncio.wait_for(consumer.getmany(*pending, timeout_ms=1000), 30)
-            for tp, records in batches.items():
-                for record in records:
-                    if record.value is not None and stage.adopt(
-                        orjson.loads(record.value), tp.partition, record.offset
-                    ):
-                        adopted += 1
-            pending = {tp for tp in pending if await consumer.position(tp) >= ends[tp]} ^ pending
-    finally:
-        await consumer.stop()
-    log.info("alert state reconciled with alerts.v1", adopted=adopted)
+    found = await asyncio.to_thread(read_alerts_after, kafka, stage.start_offsets)
+    adopted = sum(1 for alert, partition, offset in found if stage.adopt(alert, partition, offset))
+    log.info("alert state reconciled with alerts.v1", read=len(found), adopted=adopted)
     return adopted

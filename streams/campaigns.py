@@ -21,12 +21,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
+from confianza.logging import get_logger
+from confianza.metrics import ALERTS_EMITTED, E2E_ALERT_SECONDS, OPEN_CAMPAIGNS, TRACKED_INDICATORS
 from confianza.streams import alerts
 from confianza.streams.correlate import CampaignGraph
 from confianza.streams.score import ScoringConfig, score_campaign
-
-from confianza.logging import get_logger
-from confianza.metrics import ALERTS_EMITTED, E2E_ALERT_SECONDS, OPEN_CAMPAIGNS, TRACKED_INDICATORS
 
 log = get_logger(__name__)
 

@@ -22,9 +22,8 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from confianza.streams.score import DAY_S, Correlation
-
 from confianza.metrics import STATE_EVICTIONS
+from confianza.streams.score import DAY_S, Correlation
 
 CAMPAIGN_NAMESPACE = uuid.UUID("0d5c2f7e-2a8b-4f44-b8f3-8d2f6c3e9a11")
 RECENT_UIDS = 64

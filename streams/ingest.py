@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from confianza.schemas.indicators import normalize_all
 from confianza.schemas.topics import partner_of
 from confianza.schemas.validate import MAX_EVENT_BYTES, FieldError, Rejection, validate_event

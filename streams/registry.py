@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from confianza.schemas.topics import PARTNERS
 
 from confianza.kafka import aiokafka_kwargs
 from confianza.logging import get_logger
+from confianza.schemas.topics import PARTNERS
 from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from confianza.schemas.taxonomy import RSIT, SECTORS, SEVERITIES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from confianza.schemas.taxonomy import RSIT, SECTORS, SEVERITIES
 
 Band = Literal["low", "medium", "high", "critical"]
 BAND_ORDER: tuple[Band, ...] = ("low", "medium", "high", "critical")

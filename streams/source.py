@@ -4,7 +4,7 @@ Runs inside the streams worker (started with the Faust app). Faust's own pattern
 does not work with the aiokafka driver, and changing a Faust app's subscription rebalances the
 whole app, so ingest uses aiokafka directly: its consumer subscribes to ``INGEST_PATTERN``
 with a short metadata age, so a partner topic created while the worker runs is consumed within
-seconds, without a restart. Consumer group ``confianza-streams-ingest`` (within the
+seconds, without a restart. Consumer group ``<app id>-ingest`` (within the
 ``confianza-streams`` ACL prefix); several workers share the partner partitions.
 
 Per batch: admit every record (``ingest.admit``), send rejected receipts and dead letters and
@@ -23,9 +23,6 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
-from confianza.streams.ingest import Candidate, Record, Rejected, admit
-from confianza.streams.registry import PartnerRegistry
 
 from confianza.kafka import aiokafka_kwargs
 from confianza.logging import get_logger
@@ -36,11 +33,12 @@ from confianza.metrics import (
     INDICATORS_INVALID,
     STAGE_SECONDS,
 )
+from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
 from confianza.settings import KafkaSettings
+from confianza.streams.ingest import Candidate, Record, Rejected, admit
+from confianza.streams.registry import PartnerRegistry
 
 log = get_logger(__name__)
-
-INGEST_GROUP = "confianza-streams-ingest"
 
 
 def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
@@ -68,12 +66,14 @@ class IngestLoop:
         registry: PartnerRegistry,
         events_topic: str,
         *,
+        group_id: str,
         batch_size: int = 1000,
         metadata_max_age_ms: int = 3000,
     ) -> None:
         self.kafka = kafka
         self.registry = registry
         self.events_topic = events_topic
+        self.group_id = group_id
         self.batch_size = batch_size
         self.metadata_max_age_ms = metadata_max_age_ms
         self.assigned = asyncio.Event()
@@ -82,7 +82,7 @@ class IngestLoop:
         """Consume until cancelled; the registry must be running."""
         await self.registry.ready.wait()
         consumer = AIOKafkaConsumer(
-            group_id=INGEST_GROUP,
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=self.metadata_max_age_ms,

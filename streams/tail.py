@@ -1,0 +1,96 @@
+"""Reading ``alerts.v1`` for people and scripts: ``confianza alerts tail`` and ``eval``.
+
+``read_alerts`` assigns every partition (no consumer group, nothing committed) and yields
+alert payloads; ``render`` turns one alert version into a rich panel an operator can read at a
+glance: severity, transition, score with its reasons, who reported it, what to block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from kafka import TopicPartition
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from confianza.kafka import consumer
+from confianza.schemas.topics import ALERTS
+from confianza.settings import KafkaSettings
+
+SEVERITY_STYLE = {
+    "low": "green",
+    "medium": "yellow",
+    "high": "bold red",
+    "critical": "bold white on red",
+}
+MAX_INDICATORS_SHOWN = 8
+
+
+def read_alerts(
+    kafka: KafkaSettings, *, from_beginning: bool, follow: bool, idle_timeout_s: float | None = None
+) -> Iterator[dict[str, Any]]:
+    """Alerts in partition order. Without ``follow``, stops at the end offsets seen at start;
+    with it, runs until ``idle_timeout_s`` passes without a new alert (forever if None)."""
+    client = consumer(kafka, enable_auto_commit=False)
+    try:
+        parts = client.partitions_for_topic(ALERTS) or set()
+        tps = [TopicPartition(ALERTS, p) for p in sorted(parts)]
+        client.assign(tps)
+        if from_beginning:
+            client.seek_to_beginning(*tps)
+        else:
+            client.seek_to_end(*tps)
+        ends = client.end_offsets(tps)
+        last = time.monotonic()
+        while True:
+            if not follow and all(client.position(tp) >= ends[tp] for tp in tps):
+                return
+            if follow and idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+                return
+            for records in client.poll(timeout_ms=500).values():
+                for record in records:
+                    if record.value is not None:
+                        last = time.monotonic()
+                        yield orjson.loads(record.value)
+    finally:
+        client.close()
+
+
+def render(alert: dict[str, Any]) -> Panel:
+    """One alert version as a panel."""
+    severity = alert["severity"]
+    head = Text.assemble(
+        (f" {severity.upper()} ", SEVERITY_STYLE.get(severity, "")),
+        f"  {alert['transition']}  v{alert['version']}  score {alert['score']:g}  ",
+        (alert["title"], "bold"),
+    )
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("alert", alert["alert_id"])
+    facts.add_row("RSIT", f"{alert['classification']['class']} / {alert['classification']['type']}")
+    facts.add_row("reporters", ", ".join(alert["reporters"]))
+    facts.add_row("sectors", ", ".join(alert["sectors"]))
+    facts.add_row("seen", f"{alert['first_seen']} → {alert['last_seen']}")
+    facts.add_row(
+        "evidence",
+        f"{len(alert['evidence'])} events (TLP "
+        + ", ".join(sorted({e["tlp"] for e in alert["evidence"]}))
+        + ")",
+    )
+    reasons = Table("rule", "points", "why", box=None, pad_edge=False)
+    for r in alert["reasons"]:
+        reasons.add_row(r["rule"], f"{r['points']:+g}", r["detail"])
+    shown = alert["indicators"][:MAX_INDICATORS_SHOWN]
+    indicators = Text("\n".join(f"{i['kind']:<13} {i['value']}" for i in shown))
+    if len(alert["indicators"]) > len(shown):
+        indicators.append(f"\n… {len(alert['indicators']) - len(shown)} more")
+    return Panel(
+        Group(head, facts, reasons, indicators),
+        title=alert["emitted_at"],
+        title_align="left",
+        border_style=SEVERITY_STYLE.get(severity, ""),
+    )
