@@ -179,6 +179,15 @@ class Prometheus:
             return [{"metric": {}, "value": data["result"]}]
         return list(data["result"])
 
+    def rule_health(self) -> dict[str, str]:
+        """``rule name -> ok/unknown/err: <error>`` of every loaded recording and alerting rule."""
+        return {
+            rule["name"]: rule["health"]
+            + (f": {rule['lastError']}" if rule.get("lastError") else "")
+            for group in self._api("rules")["groups"]
+            for rule in group["rules"]
+        }
+
     def target_health(self) -> dict[str, str]:
         """``scrapeUrl -> up/down/unknown`` of every active target."""
         return {t["scrapeUrl"]: t["health"] for t in self._api("targets")["activeTargets"]}
