@@ -65,8 +65,8 @@ _HINTS = {
     SaslAuthenticationFailedError: "the login was refused: check the username and password",
     TopicAuthorizationFailedError: "this principal may not write the partner's ingest topic: "
     "check that the partner id matches the credentials (user partner-<id>)",
-    KafkaTimeoutError: "no answer in time: check the bootstrap servers and that the partner "
-    "is provisioned (confianza partners add)",
+    KafkaTimeoutError: "no answer in time: check the bootstrap servers, the username and "
+    "password, and that the partner is provisioned (confianza partners add)",
 }
 
 
