@@ -117,6 +117,7 @@ class Prometheus:
     def start(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Write the configuration, start the process and wait until ``/-/ready`` answers."""
         executable = binary("prometheus")
+        self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "prometheus.yml"
         config.write_text(
             yaml.safe_dump(scrape_config(self.targets, self.interval, self.rules)),
