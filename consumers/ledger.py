@@ -8,6 +8,7 @@ beginning to the end offsets of the moment it is called (used for the ledger and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from confianza.logging import get_logger
 from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)
+METADATA_TRIES = 60
 
 SETTLED = frozenset({"delivered", "permanent", "disabled", "dead-lettered", "filtered"})
 """Outcomes after which a worker never sends that key again (replay may, for dead-lettered)."""
@@ -97,14 +99,15 @@ async def read_records(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
+        consumer.subscribe([topic])  # no group: every partition is assigned to this consumer
+        tps: list[TopicPartition] = []
+        for _ in range(METADATA_TRIES):  # a topic created a moment ago may not be known yet
+            tps = sorted(consumer.assignment())
+            if tps:
+                break
+            await asyncio.sleep(0.25)
+        if not tps:
             raise RuntimeError(f"topic {topic} does not exist or is not readable")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         for tp in tps:
             start = positions.get(tp)
@@ -120,10 +123,9 @@ async def read_records(
                     if message.offset < ends[tp]:
                         yield tp, message.offset, message.value
             for tp in list(remaining):
-                position = await consumer.position(tp)
-                positions[tp] = position
-                if position >= ends[tp]:
+                if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+        positions.update(ends)
     finally:
         await consumer.stop()
 
