@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from confianza.cli import dev, provision
+from confianza.cli import demo, dev, provision
 from confianza.consumers import cli as deliver_cli
 from confianza.observability import cli as ops
 from confianza.producers import cli as producers_cli
@@ -24,8 +24,10 @@ app = typer.Typer(
         "send TLP-gated alerts to each sector's channels."
     ),
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo.demo)
 app.add_typer(dev.app, name="dev")
 app.add_typer(provision.topics_app, name="topics")
 app.add_typer(provision.partners_app, name="partners")

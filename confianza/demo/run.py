@@ -35,6 +35,7 @@ from confianza.observability.prometheus import Prometheus
 from confianza.provision.roster import load_roster
 
 DELIVERY_CHANNELS = ("webhook", "email", "file")
+ROSTER = Path(__file__).resolve().parents[2] / "deploy" / "partners.yaml"
 SEVERITY_STYLE = {"low": "cyan", "medium": "yellow", "high": "bold red", "critical": "bold magenta"}
 
 
@@ -102,7 +103,7 @@ def _run(options: DemoOptions, console: Console, stack: ExitStack, started: floa
         services = {
             name: provision.add_service(admin, name) for name in ("streams", "deliver", "ops")
         }
-        roster = load_roster()
+        roster = load_roster(ROSTER)
         credentials_dir = workdir / "credentials"
         credentials_dir.mkdir(mode=0o700)
         for entry in roster:
