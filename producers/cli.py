@@ -32,8 +32,12 @@ from confianza.producers.inputs import (
 )
 from confianza.producers.sdk import Reporter, ReporterError
 from confianza.producers.sending import Problem, Summary, send_items, wait_receipts
+from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, plan
+from confianza.producers.simulate.roster import ROSTER
+from confianza.producers.simulate.run import CredentialsError, load_credentials, send_traffic
 from confianza.schemas.taxonomy import SECTORS, SEVERITIES, is_rsit_pair
 from confianza.schemas.tlp import Tlp, parse_tlp
+from confianza.settings import KafkaSettings
 
 LARGE_INPUT_BYTES = 1024 * 1024
 MAX_ERRORS_SHOWN = 10
@@ -221,3 +225,125 @@ def send(
     else:
         _print_summary(summary)
     raise typer.Exit(summary.exit_code)
+
+
+def _print_plan(traffic: Traffic, truth_path: Path) -> None:
+    counts = traffic.config.counts()
+    partners = ", ".join(p for p, _ in traffic.truth.partners)
+    typer.echo(
+        f"planned {counts['total']} records over {traffic.config.duration:g}s from "
+        f"{len(traffic.truth.partners)} partners ({partners}): "
+        f"{counts['campaign']} events in {len(traffic.truth.campaigns)} campaigns, "
+        f"{counts['noise']} background, {counts['duplicates']} duplicates, "
+        f"{counts['malformed']} malformed, {counts['oversize']} oversized"
+    )
+    for campaign in traffic.truth.campaigns:
+        reporters = sorted({e.partner for e in campaign.events})
+        typer.echo(
+            f"  {campaign.id}: {campaign.target}, {len(campaign.events)} events from "
+            f"{', '.join(reporters)}; {len(campaign.indicators)} indicators"
+        )
+    typer.echo(f"ground truth written to {truth_path}")
+
+
+def simulate(
+    partners: Annotated[
+        int, typer.Option(min=2, max=len(ROSTER), help="How many partners of the roster take part.")
+    ] = len(ROSTER),
+    rate: Annotated[float, typer.Option(help="Records per second, all partners together.")] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds of traffic.")] = 60.0,
+    campaigns: Annotated[int, typer.Option(min=0, help="Cross-sector campaigns.")] = 5,
+    noise: Annotated[
+        float, typer.Option(help="Fraction of well-formed events that are background noise.")
+    ] = 0.6,
+    seed: Annotated[int, typer.Option(help="Same seed and --start: same traffic.")] = 1,
+    malformed: Annotated[float, typer.Option(help="Fraction of malformed records.")] = 0.02,
+    oversize: Annotated[float, typer.Option(help="Fraction of records over 64 KiB.")] = 0.005,
+    duplicates: Annotated[float, typer.Option(help="Fraction of events sent twice.")] = 0.03,
+    truth: Annotated[Path, typer.Option(help="Where to write the ground truth JSON.")] = Path(
+        "ground-truth.json"
+    ),
+    credentials_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of partner-<id>.env files (confianza partners add --credentials-dir)."
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+            help="Pin the clock (UTC unless an offset is given) for identical output.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and write the ground truth; send nothing.")
+    ] = False,
+) -> None:
+    """Simulate partner traffic: background incidents, cross-sector campaigns, malformed,
+    oversized and duplicate records, each partner with its own credentials; writes the ground
+    truth for ``confianza eval``."""
+    settings = load_settings()
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    config = SimulationConfig(
+        partners=partners,
+        rate=rate,
+        duration=duration,
+        campaigns=campaigns,
+        noise=noise,
+        seed=seed,
+        malformed=malformed,
+        oversize=oversize,
+        duplicates=duplicates,
+        start=start,
+    )
+    try:
+        traffic = plan(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    credentials: dict[str, KafkaSettings] = {}
+    if not dry_run:
+        if credentials_dir is None:
+            fail("--credentials-dir is required (or use --dry-run)")
+        try:
+            credentials = load_credentials(
+                credentials_dir, [p for p, _ in traffic.truth.partners], settings.kafka
+            )
+        except CredentialsError as exc:
+            fail(str(exc))
+    try:
+        traffic.truth.write(truth)
+    except OSError as exc:
+        fail(f"cannot write the ground truth to {truth}: {exc.strerror}")
+    _print_plan(traffic, truth)
+    if dry_run:
+        return
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    task = progress.add_task("records", total=len(traffic))
+    try:
+        with progress:
+            report = send_traffic(traffic, credentials, lambda _: progress.advance(task))
+    except ReporterError as exc:
+        fail(str(exc))
+    rate_done = report.attempted / report.elapsed_s if report.elapsed_s else 0.0
+    sent = ", ".join(
+        f"{k} {report.sent[k]}" for k in ("event", "duplicate", "malformed", "oversize")
+    )
+    typer.echo(
+        f"sent {sum(report.sent.values())} of {len(traffic)} records in {report.elapsed_s:.1f}s "
+        f"({rate_done:.1f}/s; {sent}); failed {report.failed}, unconfirmed "
+        f"{report.unconfirmed}; most behind schedule {report.max_lag_s:.2f}s"
+    )
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
+    if report.failed or report.unconfirmed:
+        raise typer.Exit(1)

@@ -39,6 +39,7 @@ app.add_typer(streams_cli.alerts_app, name="alerts")
 app.command("eval")(streams_cli.evaluate)
 app.command("replay")(deliver_cli.replay)
 app.command("send")(producers_cli.send)
+app.command("simulate")(producers_cli.simulate)
 
 if __name__ == "__main__":
     app()
