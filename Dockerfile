@@ -36,9 +36,17 @@ ENV PATH=/opt/confianza/bin:$PATH \
     CONFIANZA_DATA_DIR=/var/lib/confianza \
     CONFIANZA_METRICS__HOST=0.0.0.0 \
     CONFIANZA_LOG__FORMAT=json
+# The mount points of the compose volumes exist in the image, owned by the user, so a fresh
+# named volume starts out writable by it.
 RUN groupadd --system --gid 10001 confianza \
     && useradd --system --uid 10001 --gid confianza --home-dir /var/lib/confianza \
-       --create-home --shell /usr/sbin/nologin confianza
+       --create-home --shell /usr/sbin/nologin confianza \
+    && install -d -o confianza -g confianza -m 0750 \
+       /var/lib/confianza/credentials \
+       /var/lib/confianza/partner-credentials \
+       /var/lib/confianza/streams \
+       /var/lib/confianza/alerts \
+       /var/lib/confianza/receiver
 COPY --from=build /opt/confianza /opt/confianza
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/confianza-entrypoint
 COPY --chmod=0755 deploy/docker/healthcheck.py /usr/local/bin/confianza-healthcheck

@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from confianza import provision
-from confianza.cli.common import load_settings, operator_errors
+from confianza.cli.common import fail, load_settings, operator_errors
 from confianza.provision.partners import PARTNER_SECTORS, Credentials
+from confianza.provision.roster import RosterError, load_roster, sync_registry
 
 topics_app = typer.Typer(help="Topics from the declarative topic file.", no_args_is_help=True)
 partners_app = typer.Typer(
@@ -125,3 +126,32 @@ def services_add(
     with operator_errors():
         credentials = provision.add_service(settings.kafka, service)
     _hand_over(credentials, credentials_dir)
+
+
+@partners_app.command("sync")
+def partners_sync(
+    roster: Annotated[Path, typer.Argument(help="Roster file, e.g. deploy/partners.yaml.")],
+    prune: Annotated[
+        bool, typer.Option(help="Mark active partners that the roster lacks as removed.")
+    ] = False,
+) -> None:
+    """Bring the partner registry in line with a roster; credentials, ACLs and topics untouched.
+
+    For clusters where KafkaUser/KafkaTopic resources (Strimzi) own those: see deploy/README.md.
+    """
+    settings = load_settings()
+    try:
+        entries = load_roster(roster)
+    except RosterError as exc:
+        fail(str(exc))
+    with operator_errors():
+        report = sync_registry(settings.kafka, entries, prune=prune)
+    for label in ("added", "updated", "removed"):
+        for partner in getattr(report, label):
+            typer.echo(f"{label:>9}  {partner}")
+    for partner in report.not_in_roster:
+        typer.echo(f"active partner {partner} is not in the roster (--prune marks it removed)")
+    typer.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged"
+    )
