@@ -209,7 +209,15 @@ partners={shlex.quote(PARTNER_CREDENTIALS_DIR)}
 mkdir -p "$services" "$partners"
 
 echo "== topics (schemas/topics.yaml)"
-confianza topics apply
+attempt=1
+until confianza topics apply; do
+    if [ "$attempt" -ge 12 ]; then
+        echo "error: the cluster did not accept the topics after $attempt attempts" >&2
+        exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep 5
+done
 
 echo "== service principals"
 add_service() {{
