@@ -34,7 +34,12 @@ from confianza.producers.sdk import Reporter, ReporterError
 from confianza.producers.sending import Problem, Summary, send_items, wait_receipts
 from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, plan
 from confianza.producers.simulate.roster import ROSTER
-from confianza.producers.simulate.run import CredentialsError, load_credentials, send_traffic
+from confianza.producers.simulate.run import (
+    CredentialsError,
+    load_credentials,
+    open_reporters,
+    send_traffic,
+)
 from confianza.schemas.taxonomy import SECTORS, SEVERITIES, is_rsit_pair
 from confianza.schemas.tlp import Tlp, parse_tlp
 from confianza.settings import KafkaSettings
@@ -312,28 +317,30 @@ def simulate(
             )
         except CredentialsError as exc:
             fail(str(exc))
-    try:
-        traffic.truth.write(truth)
-    except OSError as exc:
-        fail(f"cannot write the ground truth to {truth}: {exc.strerror}")
-    _print_plan(traffic, truth)
-    if dry_run:
-        return
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
-    task = progress.add_task("records", total=len(traffic))
-    try:
+    with ExitStack() as stack:
+        try:
+            reporters = open_reporters(credentials, stack) if not dry_run else {}
+        except ReporterError as exc:
+            fail(str(exc))
+        try:
+            traffic.truth.write(truth)
+        except OSError as exc:
+            fail(f"cannot write the ground truth to {truth}: {exc.strerror}")
+        _print_plan(traffic, truth)
+        if dry_run:
+            return
+        console = Console(stderr=True)
+        progress = Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        task = progress.add_task("records", total=len(traffic))
         with progress:
-            report = send_traffic(traffic, credentials, lambda _: progress.advance(task))
-    except ReporterError as exc:
-        fail(str(exc))
+            report = send_traffic(traffic, reporters, lambda _: progress.advance(task))
     rate_done = report.attempted / report.elapsed_s if report.elapsed_s else 0.0
     sent = ", ".join(
         f"{k} {report.sent[k]}" for k in ("event", "duplicate", "malformed", "oversize")

@@ -80,10 +80,12 @@ class Reporter:
     """Writes one partner's incident events to ``ingest.<partner>.v1``; reads its receipts.
 
     Building it connects to the broker and checks that the principal may write the partner's
-    ingest topic, so a wrong password or partner id fails here with ``ReporterError``.
+    ingest topic, so a wrong password or partner id fails here with ``ReporterError``. With
+    ``receipts=False`` it never opens the receipts reader (for senders that do not read
+    receipts, such as the simulator).
     """
 
-    def __init__(self, settings: KafkaSettings, partner: str) -> None:
+    def __init__(self, settings: KafkaSettings, partner: str, *, receipts: bool = True) -> None:
         if not PARTNER_ID.match(partner):
             raise ValueError(f"invalid partner id {partner!r}")
         self.partner = partner
@@ -103,7 +105,9 @@ class Reporter:
             raise ReporterError(_describe(exc, self._settings)) from exc
         self._producer = made
         self._receipts: KafkaConsumer | None = None
-        self._receipts_error: BaseException | None = None
+        self._receipts_error: BaseException | None = (
+            None if receipts else ReporterError("this Reporter was built with receipts=False")
+        )
 
     # --- sending ----------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@
     CONFIANZA_KAFKA__USERNAME=partner-bcp
     CONFIANZA_KAFKA__PASSWORD=...            (or CONFIANZA_KAFKA__PASSWORD_FILE=/path)
 
-``send_traffic`` then sends every record at its planned offset from the start (never early;
+``open_reporters`` connects one ``Reporter`` per partner; ``send_traffic`` then sends every
+record at its planned offset from the start (never early;
 when the sender falls behind, it sends at once and reports the lag): events and duplicates
 through ``Reporter.send`` (validated, as a partner's SDK would), malformed and oversized
 records through ``Reporter.send_raw``.
@@ -141,36 +142,40 @@ def _send(reporter: Reporter, record: SimRecord, report: SendReport) -> None:
     future.add_errback(report._failed(where))
 
 
+def open_reporters(credentials: dict[str, KafkaSettings], stack: ExitStack) -> dict[str, Reporter]:
+    """One connected ``Reporter`` per partner, closed (flushed) with ``stack``.
+
+    Raises ``ReporterError`` if a partner cannot connect or may not write its topic."""
+    return {
+        partner: stack.enter_context(Reporter(settings, partner, receipts=False))
+        for partner, settings in credentials.items()
+    }
+
+
 def send_traffic(
     traffic: Traffic,
-    credentials: dict[str, KafkaSettings],
+    reporters: dict[str, Reporter],
     on_record: Callable[[SimRecord], None] = lambda _: None,
     pace: bool = True,
 ) -> SendReport:
-    """Send every record of ``traffic``; ``pace=False`` sends as fast as possible.
-
-    Raises ``ReporterError`` (naming the partner) if a partner cannot connect."""
+    """Send every record of ``traffic`` with its partner's reporter and wait for the
+    acknowledgements; ``pace=False`` sends as fast as possible."""
     report = SendReport()
-    with ExitStack() as stack:
-        reporters = {
-            partner: stack.enter_context(Reporter(settings, partner))
-            for partner, settings in credentials.items()
-        }
-        started = time.monotonic()
-        for record in traffic:
-            if pace:
-                delay = started + record.at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    report.max_lag_s = max(report.max_lag_s, -delay)
-            report.attempted += 1
-            _send(reporters[record.partner], record, report)
-            on_record(record)
-        for partner, reporter in reporters.items():
-            try:
-                reporter.flush(timeout=30)
-            except KafkaError as exc:
-                report.errors.append(f"{partner}: flush: {type(exc).__name__}: {exc}")
-        report.elapsed_s = time.monotonic() - started
+    started = time.monotonic()
+    for record in traffic:
+        if pace:
+            delay = started + record.at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                report.max_lag_s = max(report.max_lag_s, -delay)
+        report.attempted += 1
+        _send(reporters[record.partner], record, report)
+        on_record(record)
+    for partner, reporter in reporters.items():
+        try:
+            reporter.flush(timeout=30)
+        except KafkaError as exc:
+            report.errors.append(f"{partner}: flush: {type(exc).__name__}: {exc}")
+    report.elapsed_s = time.monotonic() - started
     return report
