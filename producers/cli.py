@@ -281,6 +281,13 @@ def simulate(
             help="Pin the clock (UTC unless an offset is given) for identical output.",
         ),
     ] = None,
+    partner_prefix: Annotated[
+        str,
+        typer.Option(
+            help="Prefix of the partner ids (<prefix><roster id>), to keep "
+            "a test run apart from the real roster."
+        ),
+    ] = "",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and write the ground truth; send nothing.")
     ] = False,
@@ -302,6 +309,7 @@ def simulate(
         oversize=oversize,
         duplicates=duplicates,
         start=start,
+        partner_prefix=partner_prefix,
     )
     try:
         traffic = plan(config)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -28,6 +28,7 @@ from confianza.producers.simulate.roster import SimPartner, first_partners
 from confianza.producers.simulate.stories import NOISE_KINDS, Story, campaign_story, noise_story
 from confianza.producers.simulate.truth import CampaignTruth, EventRef, GroundTruth
 from confianza.producers.simulate.values import Values, spell
+from confianza.schemas.topics import PARTNER_ID
 from confianza.schemas.validate import encode
 
 _TLPS = ("clear", "green", "amber", "amber+strict", "red")
@@ -58,6 +59,13 @@ class SimulationConfig:
     oversize: float = 0.005
     duplicates: float = 0.03
     start: datetime | None = None  # offset 0; None: now
+    partner_prefix: str = ""  # partner ids become <prefix><roster id> (isolated test runs)
+
+    def roster(self) -> tuple[SimPartner, ...]:
+        """The partners taking part, with the prefix applied to their ids."""
+        return tuple(
+            replace(p, id=f"{self.partner_prefix}{p.id}") for p in first_partners(self.partners)
+        )
 
     def counts(self) -> dict[str, int]:
         """Records of each kind: total, malformed, oversize, duplicates, campaign, noise."""
@@ -88,9 +96,15 @@ class SimulationConfig:
         if self.campaigns < 0:
             raise ConfigError("--campaigns cannot be negative")
         try:
-            first_partners(self.partners)
+            partners = self.roster()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        for partner in partners:
+            if not PARTNER_ID.match(partner.id):
+                raise ConfigError(
+                    f"--partner-prefix {self.partner_prefix!r} makes the invalid partner id "
+                    f"{partner.id!r} (2-40 lower-case letters, digits or '-')"
+                )
         counts = self.counts()
         if self.campaigns and counts["campaign"] < 2 * self.campaigns:
             raise ConfigError(
@@ -253,7 +267,7 @@ def plan(config: SimulationConfig) -> Traffic:
     start = (config.start or datetime.now(UTC)).astimezone(UTC)
     start = start.replace(microsecond=start.microsecond // 1000 * 1000)
     run_id = f"{random.Random(f'{config.seed}:{start.isoformat()}').getrandbits(32):08x}"
-    partners = first_partners(config.partners)
+    partners = config.roster()
     counts = config.counts()
     values = Values(rng)
     duration = config.duration
