@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from confianza.schemas.indicators.errors import IndicatorError
 from stdnum import iban as stdnum_iban
+from stdnum import numdb
 from stdnum.exceptions import (
     InvalidChecksum,
     InvalidComponent,
@@ -21,6 +21,8 @@ from stdnum.exceptions import (
     InvalidLength,
     ValidationError,
 )
+
+from confianza.schemas.indicators.errors import IndicatorError
 
 # Names partners write instead of the clearing-house code.
 BANK_CODES = {
@@ -34,6 +36,8 @@ BANK_CODES = {
 _SEPARATORS = re.compile(r"[\s.\-/]+")
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _BANK = re.compile(r"[0-9]{3}", re.ASCII)
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}", re.ASCII)
+_IBAN_COUNTRIES = numdb.get("iban")
 
 
 def _check_digit(digits: str) -> int:
@@ -62,16 +66,18 @@ def canonical_cci(digits: str) -> str:
 def canonical_iban(text: str) -> str:
     """Compact upper-case IBAN, checked for its country's length and format and mod 97."""
     compact = _SEPARATORS.sub("", text).upper().removeprefix("IBAN")
+    if not _IBAN_SHAPE.fullmatch(compact):
+        raise IndicatorError("not an IBAN (country code, 2 check digits, up to 30 letters/digits)")
+    if not _IBAN_COUNTRIES.info(compact)[0][1]:
+        raise IndicatorError(f"{compact[:2]} is not a country that issues IBANs")
     try:
         return stdnum_iban.validate(compact)
     except InvalidChecksum:
         raise IndicatorError("IBAN check digits (mod 97) do not match") from None
-    except InvalidLength:
-        raise IndicatorError("wrong length for an IBAN of this country") from None
-    except InvalidComponent:
-        raise IndicatorError("unknown IBAN country or bank account format") from None
-    except (InvalidFormat, ValidationError):
-        raise IndicatorError("not an IBAN (country code, 2 check digits, account)") from None
+    except (InvalidLength, InvalidFormat, InvalidComponent):
+        raise IndicatorError(f"wrong length or format for an IBAN of {compact[:2]}") from None
+    except ValidationError as exc:
+        raise IndicatorError(f"invalid IBAN: {exc.message}") from None
 
 
 def canonical_bank_account(text: str) -> str:

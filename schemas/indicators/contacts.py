@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+
 from confianza.schemas.indicators.errors import IndicatorError
 from confianza.schemas.indicators.hosts import canonical_host, registered_domain
 

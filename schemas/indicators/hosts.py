@@ -13,6 +13,7 @@ import re
 
 import idna
 import tldextract
+
 from confianza.schemas.indicators.errors import IndicatorError
 
 _EXTRACT = tldextract.TLDExtract(
@@ -50,15 +51,19 @@ def canonical_ipv4(text: str) -> str:
 
 
 def canonical_ipv6(text: str) -> str:
-    """RFC 5952 text (compressed, lower case) of an IPv6 address; brackets are accepted."""
+    """RFC 5952 text (compressed, lower case, IPv4-mapped in dotted form) of an IPv6
+    address; brackets are accepted."""
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if "%" in text:
         raise IndicatorError("IPv6 zone identifiers are local to a host: remove the %zone")
     try:
-        return ipaddress.IPv6Address(text).compressed
+        address = ipaddress.IPv6Address(text)
     except ValueError:
         raise IndicatorError(f"not an IPv6 address: {text[:80]!r}") from None
+    if address.ipv4_mapped is not None:  # RFC 5952 section 5: ::ffff:192.0.2.1
+        return f"::ffff:{address.ipv4_mapped}"
+    return address.compressed
 
 
 def canonical_host(text: str) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-from confianza.schemas.indicators.errors import IndicatorError
 from stdnum import bitcoin
 from stdnum.exceptions import ValidationError
+
+from confianza.schemas.indicators.errors import IndicatorError
 
 _ETHEREUM = re.compile(r"0[xX][0-9a-fA-F]{40}", re.ASCII)
 _TRON = re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}", re.ASCII)
