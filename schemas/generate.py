@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from confianza.schemas.catalog import KINDS
 from confianza.schemas.taxonomy import (
     ASSET_TYPES,

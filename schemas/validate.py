@@ -32,9 +32,10 @@ from typing import Any, Literal
 
 import jsonschema_rs
 import orjson
-from confianza.schemas.catalog import KINDS, load_schema
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
+
+from confianza.schemas.catalog import KINDS, load_schema
 
 MAX_EVENT_BYTES = 65536
 MAX_DEPTH = 16  # nesting of objects and arrays in any document handed to the slow path

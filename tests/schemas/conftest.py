@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from confianza.schemas.catalog import example_events
 
 

@@ -7,12 +7,13 @@ import re
 
 import orjson
 import pytest
+from jsonschema import Draft202012Validator
+
 from confianza.schemas import generate
 from confianza.schemas.catalog import KINDS, load_schema
 from confianza.schemas.indicators import normalize_all
 from confianza.schemas.taxonomy import RSIT
 from confianza.schemas.validate import validate_event
-from jsonschema import Draft202012Validator
 
 
 @pytest.mark.parametrize("kind", KINDS)

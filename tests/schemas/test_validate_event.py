@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from confianza.schemas.indicators import normalize_all
 from confianza.schemas.validate import (
     MAX_DEPTH,
@@ -72,19 +73,19 @@ BAD_EVENTS: list[tuple[str, Callable[[Event], bytes], str, set[str]]] = [
         _set("classification/class", "fraude"),
         "schema",
         {"/classification/class"},
-    ),  # noqa: E501
+    ),
     (
         "unknown RSIT type",
         _set("classification/type", "smishing"),
         "schema",
         {"/classification/type"},
-    ),  # noqa: E501
+    ),
     (
         "type of another class",
         _set("classification/type", "ddos"),
         "schema",
         {"/classification/type"},
-    ),  # noqa: E501
+    ),
     ("bad TLP", _set("tlp", "white"), "schema", {"/tlp"}),
     ("bad TLP case", _set("tlp", "AMBER"), "schema", {"/tlp"}),
     ("bad severity", _set("severity", "urgent"), "schema", {"/severity"}),
