@@ -50,6 +50,7 @@ _LABELS = {
     "rejected": "rejected",
     "failed": "not sent",
     "server-rejected": "rejected by the server",
+    "server-warning": "accepted with a warning",
     "no-receipt": "no receipt",
 }
 
@@ -113,7 +114,7 @@ def _print_summary(summary: Summary) -> None:
         counts = ", ".join(f"{s} {summary.receipts[s]}" for s in ("accepted", "duplicate"))
         typer.echo(
             f"  {'receipts':<17}{counts}, rejected {summary.receipts['rejected']}, "
-            f"missing {summary.missing_receipts}"
+            f"missing {summary.missing_receipts} ({summary.receipt_warnings} with warnings)"
         )
 
 

@@ -26,7 +26,7 @@ from confianza.producers.inputs import Item, Unreadable
 from confianza.producers.sdk import Reporter
 from confianza.schemas.validate import FieldError, Rejection, decode, validate_event
 
-ProblemKind = Literal["rejected", "failed", "server-rejected", "no-receipt"]
+ProblemKind = Literal["rejected", "failed", "server-rejected", "server-warning", "no-receipt"]
 RECEIPT_STATUSES = ("accepted", "duplicate", "rejected")
 
 
@@ -52,6 +52,7 @@ class Summary:
     failed: int = 0
     unsupported: list[Unsupported] = field(default_factory=list)
     receipts: Counter[str] = field(default_factory=Counter)
+    receipt_warnings: int = 0
     missing_receipts: int = 0
     waited_for_receipts: bool = False
 
@@ -74,6 +75,7 @@ class Summary:
         if self.waited_for_receipts:
             data["receipts"] = {s: self.receipts[s] for s in RECEIPT_STATUSES}
             data["receipts"]["missing"] = self.missing_receipts
+            data["receipts"]["with_warnings"] = self.receipt_warnings
         return data
 
 
@@ -179,14 +181,27 @@ def _count_receipt(
     status = receipt.get("status")
     known = status if status in RECEIPT_STATUSES else "rejected"
     summary.receipts[known] += 1
+    where = wheres[len(wheres) - 1 - remaining]
     if known == "rejected":
-        errors = tuple(
-            FieldError(str(e.get("pointer", "")), str(e.get("message", "")))
-            for e in receipt.get("errors") or []
-            if isinstance(e, dict)
-        ) or (FieldError("", f"receipt status {status!r}"),)
-        where = wheres[len(wheres) - 1 - remaining]
+        errors = _field_errors(receipt.get("errors")) or (
+            FieldError("", f"receipt status {status!r}"),
+        )
         on_problem(Problem("server-rejected", where, receipt.get("event_id"), errors))
+    warnings = _field_errors(receipt.get("warnings"))
+    if warnings:
+        summary.receipt_warnings += 1
+        on_problem(Problem("server-warning", where, receipt.get("event_id"), warnings))
+
+
+def _field_errors(items: Any) -> tuple[FieldError, ...]:
+    """``[{pointer, message}]`` of a receipt as FieldErrors (anything else is skipped)."""
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        FieldError(str(e.get("pointer", "")), str(e.get("message", "")))
+        for e in items
+        if isinstance(e, dict)
+    )
 
 
 def wait_receipts(

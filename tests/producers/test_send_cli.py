@@ -187,7 +187,9 @@ def test_wait_receipts_reports_the_servers_verdicts(
         "line 2 (bcp-2024-000124): rejected by the server: /indicators/2/value: "
         "bad CCI check digits"
     ) in result.stderr
-    assert "  receipts         accepted 1, duplicate 0, rejected 1, missing 0\n" in result.stdout
+    assert (
+        "  receipts         accepted 1, duplicate 0, rejected 1, missing 0 (0 with warnings)\n"
+    ) in result.stdout
 
 
 def test_dry_run_and_usage_errors(example: dict[str, Any], tmp_path: Path) -> None:
