@@ -1,11 +1,11 @@
 """One delivery, start to end: attempts under the policy, a ledger record each, DLQ at the end.
 
 ``Deliverer.deliver`` is called by the worker's grouping (and by replay) once per idempotency
-key. It waits for the subscriber's lane (in-flight bound, circuit breaker, rate limit), makes
-attempts through the channel inside ``DeliveryPolicy.retrying()``, writes every attempt's
-outcome to the ledger, and, when the final outcome is not ``delivered``, writes a
-``dead-lettered`` ledger record and a DLQ record. It returns only after those records are
-acknowledged, so the caller may then commit the alert's offset.
+key. It runs attempts inside ``DeliveryPolicy.retrying()``; each attempt waits for the
+subscriber's lane (circuit breaker, then one of its ``max_in_flight`` send slots and the rate
+limit), goes through the channel, and has its outcome written to the ledger. When the final
+outcome is not ``delivered`` it writes a ``dead-lettered`` ledger record and a DLQ record. It
+returns only after those records are acknowledged, so the caller may then commit the offset.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Deliverer:
         elif not await lane.breaker.acquire(deadline):
             result = Outcome("retryable", error="circuit open")
         else:
-            async with lane.limiter:
+            async with lane.in_flight, lane.limiter:
                 started = time.perf_counter()
                 try:
                     result = await self.channel.send(gated, subscriber)
@@ -136,17 +136,16 @@ class Deliverer:
         lane = self.lane(subscriber)
         first_at = utc_now()
         attempts = 0
-        async with lane.in_flight:
-            deadline = time.monotonic() + self._policy.max_elapsed
+        deadline = time.monotonic() + self._policy.max_elapsed
 
-            async def attempt() -> Outcome:
-                nonlocal attempts
-                attempts += 1
-                if attempts > 1:
-                    DELIVERY_RETRIES.labels(self.channel.name).inc()
-                return await self._attempt(alert, gated, subscriber, lane, attempts, deadline)
+        async def attempt() -> Outcome:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                DELIVERY_RETRIES.labels(self.channel.name).inc()
+            return await self._attempt(alert, gated, subscriber, lane, attempts, deadline)
 
-            final: Outcome = await self._policy.retrying()(attempt)
+        final: Outcome = await self._policy.retrying()(attempt)
         if final.kind != "delivered":
             reason = f"{final.kind}: {final.error or final.status_code}"
             await self._ledger.write(

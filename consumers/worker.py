@@ -47,6 +47,7 @@ from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)
 MAX_ALERT_BYTES = 1024 * 1024
+COMMIT_INTERVAL_S = 0.5  # settled offsets are committed at most this often (and at stop)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class DeliveryWorker:
         ledger: Ledger,
         stop: asyncio.Event,
     ) -> None:
+        loop = asyncio.get_running_loop()
+        last_commit = loop.time()
         while not stop.is_set():
             if self._tracker.outstanding >= self.policy.max_pending:
                 await asyncio.sleep(0.05)
@@ -174,7 +177,9 @@ class DeliveryWorker:
                 for messages in batch.values():
                     for message in messages:
                         self._handle(message, deliverer, ledger)
-            await self.commit(consumer)
+            if loop.time() - last_commit >= COMMIT_INTERVAL_S:
+                await self.commit(consumer)
+                last_commit = loop.time()
         log.info("delivery worker stopping", channel=self.channel_name)
         await asyncio.gather(
             *(g.drain(self.policy.shutdown_grace) for g in self._groupers.values())

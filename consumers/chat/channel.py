@@ -2,7 +2,7 @@
 
 The target URL is the room's incoming webhook (itself the secret: it is never logged). The
 message has a plain ``text`` fallback and Block Kit ``blocks`` with the same Spanish content
-as the email; answers are classified like every HTTP channel (``outcome_for_status``).
+as the email; answers are classified like every HTTP channel (``HttpPoster``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import httpx
 import orjson
 
-from confianza.consumers.channel import Outcome, outcome_for_status
+from confianza.consumers.channel import Outcome
 from confianza.consumers.gate import GatedAlert
+from confianza.consumers.http import HttpPoster
 from confianza.consumers.render import render
 from confianza.consumers.subscriptions import Subscriber
 
@@ -65,22 +65,11 @@ class ChatChannel:
         self, subscribers: Iterable[Subscriber], env: Mapping[str, str] | None = None
     ) -> None:
         del subscribers, env  # nothing to resolve: the target URL is the credential
-        self._client = httpx.AsyncClient(follow_redirects=False)
+        self._http = HttpPoster()
 
     async def send(self, alert: GatedAlert, subscriber: Subscriber) -> Outcome:
         body = orjson.dumps(chat_message(alert, subscriber))
-        try:
-            response = await self._client.post(
-                str(subscriber.target),
-                content=body,
-                headers={"content-type": "application/json"},
-                timeout=httpx.Timeout(subscriber.timeout),
-            )
-        except httpx.TimeoutException:
-            return Outcome("retryable", error=f"timeout after {subscriber.timeout:g} s")
-        except httpx.TransportError as exc:
-            return Outcome("retryable", error=f"connection error: {type(exc).__name__}")
-        return outcome_for_status(response.status_code, response.headers.get("retry-after"))
+        return await self._http.post(str(subscriber.target), body, {}, subscriber.timeout)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()

@@ -4,22 +4,21 @@ Built once per worker with the subscribers it serves; their ``whsec_`` secrets a
 the environment then (a missing or malformed secret stops the worker at start, not at the
 first alert). The body is ``{"type": "alert.<transition>", "timestamp", "data": <gated
 alert>}``; ``webhook-id`` is the idempotency key, so a receiver can drop a re-send after a crash.
-Redirects are not followed (a moved endpoint is a configuration change, not a hop).
+Redirects are not followed (a moved endpoint is a configuration change, not a hop); the HTTP
+client is ``confianza.consumers.http`` (why not httpx is written there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import httpx
 import orjson
 
-from confianza.consumers.channel import Outcome, idempotency_key, outcome_for_status
+from confianza.consumers.channel import Outcome, idempotency_key
 from confianza.consumers.gate import GatedAlert
+from confianza.consumers.http import HttpPoster
 from confianza.consumers.subscriptions import Subscriber, SubscriptionError
 from confianza.consumers.webhook.signing import secret_key, signed_headers
-
-USER_AGENT = "Confianza-Webhooks/1"
 
 
 def webhook_body(alert: GatedAlert) -> bytes:
@@ -53,11 +52,7 @@ class WebhookChannel:
                     f"subscriber {subscriber.id}: {subscriber.webhook_secret_env}: {exc}"
                 ) from exc
             self._secrets[subscriber.id] = secret
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            headers={"user-agent": USER_AGENT},
-        )
+        self._http = HttpPoster()
 
     async def send(self, alert: GatedAlert, subscriber: Subscriber) -> Outcome:
         secret = self._secrets.get(subscriber.id)
@@ -65,19 +60,8 @@ class WebhookChannel:
             return Outcome("permanent", error="subscriber not known to this webhook channel")
         body = webhook_body(alert)
         key = idempotency_key(alert.alert_id, alert.version, subscriber.id)
-        headers = signed_headers(key, body, secret) | {"content-type": "application/json"}
-        try:
-            response = await self._client.post(
-                str(subscriber.target),
-                content=body,
-                headers=headers,
-                timeout=httpx.Timeout(subscriber.timeout),
-            )
-        except httpx.TimeoutException:
-            return Outcome("retryable", error=f"timeout after {subscriber.timeout:g} s")
-        except httpx.TransportError as exc:
-            return Outcome("retryable", error=f"connection error: {type(exc).__name__}")
-        return outcome_for_status(response.status_code, response.headers.get("retry-after"))
+        headers = signed_headers(key, body, secret)
+        return await self._http.post(str(subscriber.target), body, headers, subscriber.timeout)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()

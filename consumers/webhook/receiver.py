@@ -184,7 +184,9 @@ class WebhookReceiver:
             self._state.deliveries.append(received)
             self._changed.notify_all()
         if self._out is not None:
-            line = orjson.dumps({"webhook_id": webhook_id, "path": path, "body": parsed})
+            line = orjson.dumps(
+                {"webhook_id": webhook_id, "path": path, "received_at": received.at, "body": parsed}
+            )
             with self._out.open("ab") as fh:
                 fh.write(line + b"\n")
         if self._on_delivery is not None:
