@@ -1,0 +1,90 @@
+"""``confianza worker deliver`` and ``confianza replay`` as a user runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from confianza.consumers.cli import parse_since
+from confianza.consumers.worker import Topics
+from confianza.settings import KafkaSettings
+
+from .test_crash import ENTRY, SUBSCRIPTIONS
+
+
+def confianza(
+    *args: str, settings: KafkaSettings | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if settings is not None:
+        assert settings.password is not None
+        env |= {
+            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "CONFIANZA_KAFKA__USERNAME": str(settings.username),
+            "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
+        }
+    return subprocess.run(
+        [sys.executable, "-c", "from confianza.cli.main import app; app()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_bad_subscriptions_file_stops_the_worker_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "subs.yaml"
+    bad.write_text(
+        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="ftp://127.0.0.1/x"), encoding="utf-8"
+    )
+    result = confianza("worker", "deliver", "--channel", "webhook", "--subscriptions", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:7: /subscribers/0/target" in result.stderr
+
+
+def test_replay_needs_to_be_told_what_to_replay() -> None:
+    result = confianza("replay")
+    assert result.returncode == 2
+    assert "--from-dlq" in result.stderr
+
+
+def test_replay_of_an_empty_dlq(
+    admin_settings: KafkaSettings, topics: Topics, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(
+        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
+    )
+    result = confianza(
+        "replay",
+        "--from-dlq",
+        "--subscriber",
+        "soc-a",
+        "--since",
+        "2h",
+        "--subscriptions",
+        str(subs),
+        "--dlq-topic",
+        topics.dlq,
+        "--deliveries-topic",
+        topics.deliveries,
+        settings=admin_settings,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dead letters read: 0" in result.stdout
+
+
+def test_since_takes_a_time_or_an_age() -> None:
+    assert parse_since("2026-05-01T10:00:00-05:00") == dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC)
+    age = dt.datetime.now(dt.UTC) - parse_since("30m")
+    assert dt.timedelta(minutes=29) < age < dt.timedelta(minutes=31)
+    for bad in ("yesterday", "2026-05-01T10:00:00"):
+        with pytest.raises(typer.BadParameter):
+            parse_since(bad)
