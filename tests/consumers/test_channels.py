@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from confianza.consumers.channel import Outcome
 from confianza.consumers.channels import build_channel
+from confianza.consumers.email.sink import SmtpSink
 from confianza.consumers.gate import GatedAlert, gate
 from confianza.consumers.subscriptions import Smtp, Subscriber, SubscriptionError
 from confianza.consumers.webhook.receiver import WebhookReceiver
@@ -129,11 +126,8 @@ async def test_chat_posts_a_slack_compatible_message() -> None:
 # --- email ---------------------------------------------------------------------------------
 
 
-class Sink:
-    """aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+class RefusingSink(SmtpSink):
+    """Refuses some recipients, as a real relay does (550 permanent, 452 temporary)."""
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -145,33 +139,11 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-    ok = isinstance(data, LoginPassword) and data.password == b"s3cret"
-    return AuthResult(success=ok)
-
 
 @pytest.fixture
 def smtp_sink() -> Any:
-    sink = Sink()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=authenticator,
-        auth_require_tls=False,
-        auth_required=True,
-    )
-    controller.start()
-    try:
-        yield sink, controller
-    finally:
-        controller.stop()
+    with RefusingSink(password="s3cret") as sink:
+        yield sink
 
 
 def email_subscriber(port: int, audience: str, **kwargs: Any) -> Subscriber:
@@ -196,10 +168,10 @@ def email_subscriber(port: int, audience: str, **kwargs: Any) -> Subscriber:
 async def test_email_arrives_with_subject_recipients_and_spanish_body(
     smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sink, controller = smtp_sink
+    sink = smtp_sink
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
-    bank = email_subscriber(controller.port, "banking")
-    public = email_subscriber(controller.port, "public", sector=None, tlp_clearance="clear")
+    bank = email_subscriber(sink.port, "banking")
+    public = email_subscriber(sink.port, "public", sector=None, tlp_clearance="clear")
     channel = build_channel("email", [bank, public])
     assert await channel.send(gated_for(bank, alert_id="a-9", version=2), bank) == Outcome(
         "delivered", status_code=250
@@ -207,8 +179,9 @@ async def test_email_arrives_with_subject_recipients_and_spanish_body(
     assert (await channel.send(gated_for(public, alert_id="a-9", version=2), public)).kind == (
         "delivered"
     )
-    (rcpt, bank_mail), (_, public_mail) = sink.messages
-    assert rcpt == ["soc@bcp.example", "fraude@bcp.example"]
+    to_bank, to_public = sink.mails
+    bank_mail, public_mail = to_bank.message, to_public.message
+    assert to_bank.recipients == ("soc@bcp.example", "fraude@bcp.example")
     assert bank_mail["Subject"] == (
         "[Confianza][TLP:CLEAR] Alerta alta (nueva): Campaña de phishing que suplanta a un banco"
     )
@@ -229,9 +202,9 @@ async def test_email_arrives_with_subject_recipients_and_spanish_body(
 async def test_email_refusals_are_permanent_or_retryable_by_code(
     smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, controller = smtp_sink
+    sink = smtp_sink
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
-    refused = email_subscriber(controller.port, "banking")
+    refused = email_subscriber(sink.port, "banking")
     refused = Subscriber(**{**refused.__dict__, "target": ("x@rechazado.example",)})
     full = Subscriber(**{**refused.__dict__, "id": "mail-full", "target": ("x@lleno.example",)})
     down = email_subscriber(free_port(), "government", sector="government")
