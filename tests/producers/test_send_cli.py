@@ -3,9 +3,6 @@ bundle are read back from the partner's ingest topic; receipts, dry runs and usa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,43 +15,11 @@ from confianza.settings import KafkaSettings
 from tests.producers.conftest import DATA
 from tests.producers.kafka_helpers import (
     Partner,
+    confianza_send,
     read_topic,
     receipt,
-    reporter,
     write_receipts,
 )
-
-
-def confianza_send(
-    partner: Partner | None,
-    *args: str,
-    stdin: bytes | None = None,
-    password_file: Path | None = None,
-    timeout: float = 90,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``confianza send`` as a partner would, credentials in the environment."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANZA_")}
-    environment["CONFIANZA_LOG__LEVEL"] = "WARNING"
-    if partner is not None:
-        reporter(partner).close()  # the partner's user and ACLs have reached the broker
-        environment |= {
-            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": partner.settings.bootstrap_servers,
-            "CONFIANZA_KAFKA__USERNAME": partner.credentials.username,
-        }
-        if password_file is None:
-            environment["CONFIANZA_KAFKA__PASSWORD"] = partner.credentials.password
-        else:
-            environment["CONFIANZA_KAFKA__PASSWORD_FILE"] = str(password_file)
-        args = ("--partner", partner.id, *args)
-    return subprocess.run(
-        [sys.executable, "-m", "confianza.cli.main", "send", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def events_on(admin: KafkaSettings, partner: Partner, count: int) -> dict[str, dict[str, Any]]:
