@@ -32,7 +32,7 @@ from confianza.producers.inputs import (
 )
 from confianza.producers.sdk import Reporter, ReporterError
 from confianza.producers.sending import Problem, Summary, send_items, wait_receipts
-from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, plan
+from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, generate
 from confianza.producers.simulate.roster import ROSTER
 from confianza.producers.simulate.run import (
     CredentialsError,
@@ -313,7 +313,7 @@ def simulate(
         partner_prefix=partner_prefix,
     )
     try:
-        traffic = plan(config)
+        traffic = generate(config)
     except ConfigError as exc:
         fail(str(exc))
     credentials: dict[str, KafkaSettings] = {}

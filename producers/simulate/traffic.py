@@ -1,9 +1,10 @@
 """Plan a simulation: every record, when it is sent, by whom, and the ground truth.
 
-``plan(config)`` is pure and deterministic: the same ``SimulationConfig`` (seed and start time
-included) gives the same records byte for byte and the same ground truth, without touching
-Kafka. Benchmarks and tests iterate the returned ``Traffic`` directly (``for partner,
-payload, *_ in plan(config)``); ``confianza simulate`` sends it with one ``Reporter`` per
+``generate(config)`` is pure and deterministic: the same ``SimulationConfig`` (seed and start
+time included) gives the same records byte for byte and the same ground truth, without
+touching Kafka; the same seed with another start time changes only the clock and the run id
+in the event ids. Benchmarks and tests iterate the returned ``Traffic`` directly (``for partner,
+payload, *_ in generate(config)``); ``confianza simulate`` sends it with one ``Reporter`` per
 partner, pacing each record to its ``at`` offset.
 
 Composition of ``round(rate * duration)`` records: the ``malformed``, ``oversize`` and
@@ -260,7 +261,7 @@ def _spread(rng: random.Random, total: int, minimums: list[int]) -> list[int]:
     return parts
 
 
-def plan(config: SimulationConfig) -> Traffic:
+def generate(config: SimulationConfig) -> Traffic:
     """Every record of the simulation and its ground truth (see the module docstring)."""
     config.check()
     rng = random.Random(config.seed)

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from confianza.producers.simulate import SimulationConfig, plan
+from confianza.producers.simulate import SimulationConfig, generate
 from confianza.producers.simulate.run import CredentialsError, load_credentials
 from confianza.provision import Credentials, add_partner
 from confianza.settings import KafkaSettings
@@ -54,7 +54,7 @@ def test_simulate_sends_every_planned_record_as_its_partner(
         partners=3, rate=25, duration=3, campaigns=1, noise=0.5, seed=5, start=START,
         malformed=0.1, oversize=0.05, duplicates=0.1, partner_prefix=prefix,
     )  # fmt: skip
-    traffic = plan(config)
+    traffic = generate(config)
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     for partner_id, sector in traffic.truth.partners:

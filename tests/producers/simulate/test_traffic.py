@@ -12,7 +12,7 @@ import orjson
 import pytest
 import yaml
 
-from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, plan
+from confianza.producers.simulate import ConfigError, SimulationConfig, Traffic, generate
 from confianza.producers.simulate.roster import ROSTER, first_partners
 from confianza.schemas.indicators import normalize, normalize_all
 from confianza.schemas.validate import Rejection, validate_event
@@ -26,7 +26,7 @@ CONFIG = SimulationConfig(
 
 @pytest.fixture(scope="module")
 def traffic() -> Traffic:
-    return plan(CONFIG)
+    return generate(CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,10 @@ def events(traffic: Traffic) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_same_seed_and_start_give_the_same_bytes_and_truth(traffic: Traffic) -> None:
-    again = plan(CONFIG)
+    again = generate(CONFIG)
     assert list(again) == list(traffic)
     assert again.truth.as_dict() == traffic.truth.as_dict()
-    other = plan(SimulationConfig(**{**CONFIG.__dict__, "seed": 12}))
+    other = generate(SimulationConfig(**{**CONFIG.__dict__, "seed": 12}))
     assert [r.payload for r in other] != [r.payload for r in traffic]
 
 
@@ -166,7 +166,7 @@ def test_truth_file_has_the_documented_shape(traffic: Traffic, tmp_path: Path) -
 
 
 def test_partner_prefix_keeps_a_run_apart() -> None:
-    traffic = plan(SimulationConfig(partners=3, rate=5, duration=4, campaigns=1, seed=1,
+    traffic = generate(SimulationConfig(partners=3, rate=5, duration=4, campaigns=1, seed=1,
                                     start=START, partner_prefix="t7-"))  # fmt: skip
     assert {r.partner for r in traffic} <= {"t7-bcp", "t7-claro", "t7-pnp-divindat"}
 
@@ -184,7 +184,7 @@ def test_partner_prefix_keeps_a_run_apart() -> None:
 )
 def test_impossible_configurations_are_refused(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        plan(SimulationConfig(**{**CONFIG.__dict__, **changes}))
+        generate(SimulationConfig(**{**CONFIG.__dict__, **changes}))
 
 
 def test_roster_matches_the_deployment_roster() -> None:
