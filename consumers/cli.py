@@ -17,12 +17,13 @@ from pathlib import Path
 import typer
 from aiokafka.errors import KafkaError
 from kafka.errors import KafkaError as SyncKafkaError
+from pydantic import ValidationError
 
+from confianza.cli.common import EXIT_PARTIAL, fail, load_settings
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.replay import replay_from_dlq
 from confianza.consumers.subscriptions import SubscriptionError, load_subscriptions
 from confianza.consumers.worker import DeliveryWorker, Topics, run_worker
-from confianza.logging import configure
 from confianza.observability.server import (
     MetricsServerError,
     start_metrics_server,
@@ -61,18 +62,19 @@ def parse_since(text: str) -> dt.datetime:
     return when
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _subscriptions_path(option: Path | None) -> Path:
     path = option or get_settings().subscriptions_file
     if path is None:
-        raise _fail(
-            "no subscriptions file: pass --subscriptions or set CONFIANZA_SUBSCRIPTIONS_FILE"
-        )
+        fail("no subscriptions file: pass --subscriptions or set CONFIANZA_SUBSCRIPTIONS_FILE")
     return path
+
+
+def _policy() -> DeliveryPolicy:
+    try:
+        return DeliveryPolicy()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"invalid CONFIANZA_DELIVERY_{str(first['loc'][0]).upper()}: {first['msg']}")
 
 
 SUBSCRIPTIONS = typer.Option(
@@ -93,26 +95,26 @@ def deliver(
 ) -> None:
     """Deliver TLP-gated alerts on one channel until interrupted (consumer group
     confianza-deliver-<channel>)."""
-    settings = get_settings()
-    configure(settings.log.level, settings.log.format)
+    settings = load_settings()
+    policy, path = _policy(), _subscriptions_path(subscriptions)
     try:
-        subs = load_subscriptions(_subscriptions_path(subscriptions))
+        subs = load_subscriptions(path)
         worker = DeliveryWorker(
             settings.kafka,
             channel.value,
             subs,
-            DeliveryPolicy(),
+            policy,
             Topics(alerts_topic, deliveries_topic, dlq_topic),
         )
         server = start_metrics_server(worker_metrics(settings.metrics, "deliver"), worker.ready)
     except (SubscriptionError, MetricsServerError) as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     try:
         run_worker(worker)
     except SubscriptionError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     except (KafkaError, SyncKafkaError, OSError) as exc:
-        raise _fail(f"Kafka: {type(exc).__name__}: {exc}") from None
+        fail(f"Kafka: {type(exc).__name__}: {exc}")
     finally:
         server.stop()
 
@@ -133,27 +135,22 @@ def replay(
     each (alert, version, subscriber) is delivered at most once."""
     if not from_dlq:
         raise typer.BadParameter("say what to replay: --from-dlq")
-    settings = get_settings()
-    configure(settings.log.level, settings.log.format)
+    settings = load_settings()
     when = parse_since(since) if since else None
+    policy, path = _policy(), _subscriptions_path(subscriptions)
     try:
-        subs = load_subscriptions(_subscriptions_path(subscriptions))
-        summary = asyncio.run(
-            replay_from_dlq(
-                settings.kafka,
-                subs,
-                DeliveryPolicy(),
-                subscriber,
-                when,
-                Topics(deliveries=deliveries_topic, dlq=dlq_topic),
-            )
-        )
+        subs = load_subscriptions(path)
     except SubscriptionError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
+    topics = Topics(deliveries=deliveries_topic, dlq=dlq_topic)
+    try:
+        summary = asyncio.run(
+            replay_from_dlq(settings.kafka, subs, policy, subscriber, when, topics)
+        )
     except (KafkaError, SyncKafkaError, OSError, RuntimeError) as exc:
-        raise _fail(f"Kafka: {type(exc).__name__}: {exc}") from None
+        fail(f"Kafka: {type(exc).__name__}: {exc}")
     typer.echo(f"dead letters read: {summary.read}")
     for outcome, count in sorted(summary.outcomes.items()):
         typer.echo(f"  {outcome}: {count}")
     if summary.failed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(EXIT_PARTIAL)

@@ -97,8 +97,8 @@ async def read_records(
         group_id=None,
         auto_offset_reset="earliest",
     )
-    await consumer.start()
     try:
+        await consumer.start()
         consumer.subscribe([topic])  # no group: every partition is assigned to this consumer
         tps: list[TopicPartition] = []
         for _ in range(METADATA_TRIES):  # a topic created a moment ago may not be known yet

@@ -64,9 +64,9 @@ async def replay_from_dlq(
     letters = await read_dead_letters(kafka, topics.dlq, subscriber, since)
     summary = ReplaySummary(read=len(letters))
     producer = AIOKafkaProducer(**producer_kwargs(kafka))
-    await producer.start()
     channels: dict[str, Channel] = {}
     try:
+        await producer.start()
         ledger = Ledger(kafka, producer, topics.deliveries)
         await ledger.catch_up()
         dead = DeadLetters(producer, topics.dlq)

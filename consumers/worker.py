@@ -117,9 +117,9 @@ class DeliveryWorker:
         """Deliver until ``stop`` is set; then finish in-flight work (bounded) and commit."""
         channel = build_channel(self.channel_name, self.subscribers, self._env)
         producer = AIOKafkaProducer(**producer_kwargs(self.kafka))
-        await producer.start()
         consumer: AIOKafkaConsumer | None = None
         try:
+            await producer.start()
             ledger = Ledger(self.kafka, producer, self.topics.deliveries)
             read = await ledger.catch_up()
             log.info(
