@@ -458,6 +458,8 @@ def test_production_changes_what_it_should_and_nothing_else() -> None:
     assert pool["storage"]["volumes"][0]["size"] == "500Gi"
     kafka = one(production, "Kafka", render.CLUSTER)["spec"]["kafka"]
     assert kafka["rack"] == {"topologyKey": "topology.kubernetes.io/zone"}
+    external = kafka["listeners"][-1]
+    assert (external["name"], external["tls"]) == ("external", True), "partners come from outside"
     assert one(production, "ScaledObject", "confianza-streams")["spec"]["minReplicaCount"] == 3
 
 
