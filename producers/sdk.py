@@ -116,7 +116,11 @@ class Reporter:
 
         Returns kafka-python's future: ``.get(timeout)`` gives the record metadata once the
         broker has it (all in-sync replicas), or raises the send error."""
-        raw = encode(event)
+        try:
+            raw = encode(event)
+        except orjson.JSONEncodeError as exc:
+            error = FieldError("", f"not JSON-serializable: {exc}")
+            raise EventRejected(None, Rejection("not-json", (error,))) from None
         verdict = validate_event(raw)
         if isinstance(verdict, Rejection):
             event_id = event.get("event_id")

@@ -44,6 +44,8 @@ def test_invalid_event_is_refused_before_sending(
     with reporter(partner) as sdk:
         with pytest.raises(EventRejected) as caught:
             sdk.send(bad)
+        with pytest.raises(EventRejected, match="not JSON-serializable"):
+            sdk.send(example | {"indicators": {("url", "x")}})
         sdk.send(example).get(timeout=15)
     rejected = caught.value
     assert rejected.event_id == "bcp-2024-000123"
