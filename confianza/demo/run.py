@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def _run(options: DemoOptions, console: Console, stack: ExitStack, started: floa
         credentials_dir.mkdir(mode=0o700)
         for entry in roster:
             creds = provision.add_partner(admin, entry.id, entry.sector, entry.name)
-            target = credentials_dir / f"{entry.id}.env"
+            target = credentials_dir / f"{creds.username}.env"
             target.touch(mode=0o600)
             target.write_text(creds.env(), encoding="utf-8")
     console.print(
@@ -126,7 +127,7 @@ def _run(options: DemoOptions, console: Console, stack: ExitStack, started: floa
     supervisor.start(
         "webhook-receiver",
         [
-            "python",
+            sys.executable,
             "-m",
             "confianza.consumers.webhook.receiver",
             "--port",
@@ -138,19 +139,16 @@ def _run(options: DemoOptions, console: Console, stack: ExitStack, started: floa
         ],
         {subscriptions.WEBHOOK_SECRET_ENV: webhook_secret},
     )
-    mbox = workdir / "mail.mbox"
     supervisor.start(
         "smtp-sink",
         [
-            "python",
+            sys.executable,
             "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{smtp_port}",
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-            str(mbox),
+            "confianza.consumers.email.sink",
+            "--port",
+            str(smtp_port),
+            "--out",
+            str(workdir / "mail-received.jsonl"),
         ],
     )
     subs_file = subscriptions.render(f"http://127.0.0.1:{webhook_port}", smtp_port, workdir)
@@ -272,9 +270,14 @@ def _print_endpoints(
 
 
 def _print_delivery(console: Console, record: dict[str, Any], alert: dict[str, Any] | None) -> None:
+    """One line per delivered alert version; problems in red; TLP/severity filtering is
+    counted in the summary, not printed."""
+    if record["outcome"] == "filtered":
+        return
     if record["outcome"] != "delivered":
         console.print(
-            f"  [dim]{record['channel']:<8} {record['subscriber']:<16} {record['outcome']}[/]"
+            f"  [red]{record['outcome']:<8}[/] {record['channel']:<8} {record['subscriber']:<16} "
+            f"{record.get('error') or ''}"
         )
         return
     severity = alert["severity"] if alert else "?"
@@ -282,8 +285,9 @@ def _print_delivery(console: Console, record: dict[str, Any], alert: dict[str, A
     style = SEVERITY_STYLE.get(severity, "")
     console.print(
         f"  [{style}]{severity:<8}[/] {record['channel']:<8} → {record['subscriber']:<16} "
-        f"{record['alert_id'][:12]} v{record['version']}  {title[:60]}  "
-        f"[dim]{len(record.get('disclosed_event_uids', []))} events disclosed[/]"
+        f"{record['alert_id'][:8]} v{record['version']:<3} {title[:48]}  "
+        f"[dim]{len(record.get('disclosed_event_uids', []))} events disclosed[/]",
+        soft_wrap=True,
     )
 
 

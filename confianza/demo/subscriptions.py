@@ -35,7 +35,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": f"{webhook_url}/bcp",
                 "min_severity": "low",
                 "tlp_clearance": "amber+strict",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
                 "secrets": {"webhook_secret_env": WEBHOOK_SECRET_ENV},
             },
             {
@@ -47,7 +47,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": f"{webhook_url}/interbank",
                 "min_severity": "medium",
                 "tlp_clearance": "amber",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
                 "secrets": {"webhook_secret_env": WEBHOOK_SECRET_ENV},
             },
             {
@@ -59,7 +59,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": f"{webhook_url}/telecom",
                 "min_severity": "medium",
                 "tlp_clearance": "amber",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
                 "secrets": {"webhook_secret_env": WEBHOOK_SECRET_ENV},
             },
             {
@@ -70,7 +70,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": ["fraude@asbanc.example"],
                 "min_severity": "high",
                 "tlp_clearance": "amber",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
             },
             {
                 "id": "ciudadania",
@@ -79,7 +79,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": ["alertas-ciudadanas@cnsd.example"],
                 "min_severity": "high",
                 "tlp_clearance": "clear",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
             },
             {
                 "id": "cnsd-analysts",
@@ -89,7 +89,7 @@ def render(webhook_url: str, smtp_port: int, out_dir: Path) -> Path:
                 "target": str(out_dir / "center-alerts.jsonl"),
                 "min_severity": "low",
                 "tlp_clearance": "red",
-                "grouping": FAST_GROUPING,
+                "grouping": dict(FAST_GROUPING),
             },
         ],
     }
