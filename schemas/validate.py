@@ -205,6 +205,7 @@ def _hot_path() -> tuple[Any, dict[str, frozenset[str]]]:
 
 
 _HOT, _RSIT_PAIRS = _hot_path()
+_MAX_INDICATORS: int = load_schema("incident-event")["properties"]["indicators"]["maxItems"]
 _hot_is_valid = _HOT.is_valid
 
 
@@ -258,7 +259,7 @@ def _message(error: ValidationError) -> str:
     if rule == "minLength":
         return f"must be at least {expected} characters long"
     if rule == "maxItems":
-        return f"must have at most {expected} items (got {len(value)})"
+        return _too_many(expected, len(value))
     if rule == "pattern":
         return _short(f"{value!r} does not match the pattern {expected}")
     if rule == "format" and expected == "date-time":
@@ -269,6 +270,10 @@ def _message(error: ValidationError) -> str:
     if rule == "uniqueItems":
         return "items must be unique"
     return _short(error.message)
+
+
+def _too_many(limit: int, count: int) -> str:
+    return f"must have at most {limit} items (got {count})"
 
 
 def _expand(error: ValidationError) -> Iterator[FieldError]:
@@ -288,12 +293,18 @@ def _expand(error: ValidationError) -> Iterator[FieldError]:
         yield FieldError(_pointer(path), _message(error))
 
 
-def _explain(kind: str, doc: Any) -> tuple[FieldError, ...]:
-    found: dict[FieldError, None] = {}
+def _document_order(error: FieldError) -> tuple[Any, ...]:
+    """Sort key: by pointer, array indices numerically (/indicators/2 before /indicators/10)."""
+    steps = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in error.pointer.split("/"))
+    return steps, error.message
+
+
+def _explain(kind: str, doc: Any, known: tuple[FieldError, ...] = ()) -> tuple[FieldError, ...]:
+    found: dict[FieldError, None] = dict.fromkeys(known)
     for error in _SLOW[kind].iter_errors(doc):
         for item in _expand(error):
             found[item] = None
-    errors = sorted(found, key=lambda e: (e.pointer, e.message))
+    errors = sorted(found, key=_document_order)
     if len(errors) > MAX_ERRORS:
         extra = len(errors) - (MAX_ERRORS - 1)
         errors = [*errors[: MAX_ERRORS - 1], FieldError("", f"{extra} more errors not shown")]
@@ -461,5 +472,12 @@ def _rejected(raw: bytes, event: Any) -> Rejection:
     duplicates = _not_json_or(raw)
     if duplicates is not None:
         return duplicates
-    errors = _explain("incident-event", event)
+    known: tuple[FieldError, ...] = ()
+    items = event.get("indicators") if isinstance(event, dict) else None
+    if isinstance(items, list) and len(items) > _MAX_INDICATORS:
+        # python jsonschema would check every one of possibly thousands of items: explain the
+        # allowed ones and count the rest, so that a rejection stays cheap
+        known = (FieldError("/indicators", _too_many(_MAX_INDICATORS, len(items))),)
+        event = {**event, "indicators": items[:_MAX_INDICATORS]}
+    errors = _explain("incident-event", event, known)
     return Rejection("schema", errors or (FieldError("", "does not match incident-event.v1"),))

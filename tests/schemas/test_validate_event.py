@@ -290,3 +290,19 @@ def test_encode_round_trips_dataclasses() -> None:
 )
 def test_date_time_rule(text: str, valid: bool) -> None:
     assert is_date_time(text) is valid
+
+
+def test_errors_come_in_document_order(phishing_event: Event) -> None:
+    phishing_event["indicators"] = [{"kind": "md5", "value": "0" * 32, "x": i} for i in range(12)]
+    result = validate_event(encode(phishing_event))
+    assert isinstance(result, Rejection)
+    assert [e.pointer for e in result.errors] == [f"/indicators/{i}/x" for i in range(12)]
+
+
+def test_a_huge_indicator_array_is_explained_from_its_allowed_items(phishing_event: Event) -> None:
+    phishing_event["indicators"] = [0] * 20000
+    result = validate_event(encode(phishing_event))
+    assert isinstance(result, Rejection)
+    assert result.errors[0] == FieldError("/indicators", "must have at most 50 items (got 20000)")
+    assert len(result.errors) == 51  # the count, then one error per allowed item
+    assert result.errors[-1].pointer == "/indicators/49"
