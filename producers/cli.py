@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO, cast
@@ -331,6 +332,10 @@ def simulate(
             reporters = open_reporters(credentials, stack) if not dry_run else {}
         except ReporterError as exc:
             fail(str(exc))
+        if start is None:
+            # Connecting every partner takes seconds: plan from now, so reported_at is the
+            # moment each record is really sent (same seed, same partners and records).
+            traffic = generate(replace(config, start=datetime.now(UTC)))
         try:
             traffic.truth.write(truth)
         except OSError as exc:
