@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from confianza.schemas.indicators.accounts import canonical_bank_account, canonical_iban
@@ -129,8 +130,7 @@ assert set(_RULES) == set(INDICATOR_KINDS), "every indicator kind needs a rule"
 
 def normalize(kind: str, value: str, role: str = "unspecified") -> Indicator:
     """Canonical form of one indicator; raises IndicatorError(reason) when it is invalid."""
-    rule = _RULES.get(kind)
-    if rule is None:
+    if kind not in _RULES:
         raise IndicatorError(f"unknown indicator kind {kind[:40]!r}")
     if role not in INDICATOR_ROLES:
         raise IndicatorError(f"unknown indicator role {role[:40]!r}")
@@ -138,8 +138,21 @@ def normalize(kind: str, value: str, role: str = "unspecified") -> Indicator:
         raise IndicatorError("empty value")
     if len(value) > MAX_VALUE_LENGTH:
         raise IndicatorError(f"value longer than {MAX_VALUE_LENGTH} characters")
-    canonical, domain = rule(value)
+    outcome = _canonical(kind, value)
+    if isinstance(outcome, str):
+        raise IndicatorError(outcome)
+    canonical, domain = outcome
     return Indicator(kind, canonical, role, f"{kind}:{canonical}", domain)
+
+
+@lru_cache(maxsize=16384)
+def _canonical(kind: str, value: str) -> tuple[str, str | None] | str:
+    """(canonical value, registered domain), or the reason it is invalid. Cached: campaign
+    traffic repeats the same indicators across many events and reporters."""
+    try:
+        return _RULES[kind](value)
+    except IndicatorError as exc:
+        return exc.reason
 
 
 def normalize_all(

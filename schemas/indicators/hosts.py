@@ -22,7 +22,7 @@ _EXTRACT = tldextract.TLDExtract(
 
 # Defanging conventions seen in reports, MISP and STIX exports.
 _REFANG = [
-    (re.compile(r"^\s*h(?:xx|\*\*|XX)p(s?)(?=\[?:)", re.IGNORECASE), r"http\1"),
+    (re.compile(r"^\s*h(?:xx|\*\*)p(s?)(?=\[?:)", re.IGNORECASE), r"http\1"),
     (re.compile(r"^\s*fxp(?=\[?:)", re.IGNORECASE), "ftp"),
     (re.compile(r"\[:\]//|\[://\]"), "://"),
     (re.compile(r"\[:\]"), ":"),
