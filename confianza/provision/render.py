@@ -40,7 +40,7 @@ from confianza.provision.acls import (
     service_principal,
 )
 from confianza.provision.roster import PartnerEntry, load_roster
-from confianza.provision.topics import _wanted_config as wanted_config
+from confianza.provision.topics import wanted_config as wanted_config
 from confianza.schemas.topics import TopicFile, TopicSpec, load_topic_file
 
 CLUSTER = "confianza"

@@ -31,7 +31,8 @@ class TopicReport:
         return bool(self.created or self.grown or self.reconfigured)
 
 
-def _wanted_config(spec: TopicSpec, replication: int) -> dict[str, str]:
+def wanted_config(spec: TopicSpec, replication: int) -> dict[str, str]:
+    """The topic configuration to apply: the file's values plus the replication defaults."""
     config = dict(spec.config)
     config.setdefault("min.insync.replicas", "2" if replication >= 3 else "1")
     if replication >= 3:
@@ -69,7 +70,7 @@ def apply_topics(
                 s.name: {
                     "num_partitions": s.partitions,
                     "replication_factor": replication,
-                    "configs": _wanted_config(s, replication),
+                    "configs": wanted_config(s, replication),
                 }
                 for s in missing
             },
@@ -90,7 +91,7 @@ def apply_topics(
             client.create_partitions({spec.name: spec.partitions})
             report.grown.append(spec.name)
             changed = True
-        wanted = _wanted_config(spec, replication)
+        wanted = wanted_config(spec, replication)
         have = current.get(spec.name, {})
         delta = {k: v for k, v in wanted.items() if have.get(k) != v}
         if delta:

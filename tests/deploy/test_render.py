@@ -25,7 +25,7 @@ from confianza.provision.acls import (
 )
 from confianza.provision.registry import PartnerRecord
 from confianza.provision.roster import load_roster
-from confianza.provision.topics import _wanted_config
+from confianza.provision.topics import wanted_config
 from confianza.schemas.topics import load_topic_file
 from tests.deploy.conftest import DEPLOY, ROOT, load_docs, parse_cli
 
@@ -98,7 +98,7 @@ def test_topics_are_the_topic_file_configured_as_topics_apply_does() -> None:
         assert topic["topicName"] == spec.name
         assert topic["partitions"] == spec.partitions
         assert topic["replicas"] == render.REPLICAS == 3
-        assert topic["config"] == _wanted_config(spec, 3)
+        assert topic["config"] == wanted_config(spec, 3)
         assert topic["config"]["min.insync.replicas"] == "2"
 
 
