@@ -102,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a seconds-long run")
     args = parser.parse_args()
-    backlog, rate, seconds = (1000, 200, 3) if args.smoke else (20000, 1000, 20)
+    backlog, rate, seconds = (1000, 200, 3) if args.smoke else (20000, 500, 20)
     run = uuid.uuid4().hex[:8]
     work = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     secret = generate_secret()

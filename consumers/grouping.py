@@ -78,11 +78,6 @@ class Grouper:
         self._tasks: set[asyncio.Task[None]] = set()
         self._offers = 0
 
-    @property
-    def busy(self) -> int:
-        """Versions waiting or being delivered."""
-        return len(self._tasks) + sum(1 for g in self._groups.values() if g.pending)
-
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)

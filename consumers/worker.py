@@ -144,6 +144,11 @@ class DeliveryWorker:
             consumer.subscribe([self.topics.alerts], listener=_Rebalance(self, consumer, ledger))
             await consumer.start()
             self._ready = True
+            if not self.subscribers:
+                log.warning(
+                    "no subscriber uses this channel; alerts are read and committed",
+                    channel=self.channel_name,
+                )
             log.info(
                 "delivery worker started",
                 channel=self.channel_name,

@@ -25,6 +25,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class _State:
     duplicates: int = 0
     rejected: int = 0
     scripts: dict[str, list[Scripted]] = field(default_factory=dict)
+    per_path: Counter[str] = field(default_factory=Counter)
 
 
 class WebhookReceiver:
@@ -127,7 +129,8 @@ class WebhookReceiver:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                have = sum(1 for d in self._state.deliveries if path is None or d.path == path)
+                counts = self._state.per_path
+                have = len(self._state.deliveries) if path is None else counts[path]
                 if have >= count:
                     return True
                 remaining = deadline - time.monotonic()
@@ -182,6 +185,7 @@ class WebhookReceiver:
             if webhook_id is not None:
                 self._state.seen.add(webhook_id)
             self._state.deliveries.append(received)
+            self._state.per_path[path] += 1
             self._changed.notify_all()
         if self._out is not None:
             line = orjson.dumps(
