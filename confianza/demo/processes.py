@@ -42,7 +42,9 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
 
     def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
-        """Start ``args`` (a ``confianza`` sub-command or a module run) with extra ``env``."""
+        """Start ``args`` (a ``confianza`` sub-command or a module run) with extra ``env``.
+
+        A child of the same name that has exited (a restart after a crash) is forgotten."""
         log = self.log_dir / f"{name}.log"
         handle = log.open("ab")
         process = subprocess.Popen(
@@ -55,6 +57,7 @@ class Supervisor:
         )
         handle.close()
         child = Child(name, process, log)
+        self.children = [c for c in self.children if c.name != name or c.alive()]
         self.children.append(child)
         return child
 
