@@ -13,7 +13,8 @@ carries one alert version, the newest, so its idempotency key stays (alert, vers
 
 A version folded into a newer one or left unsent as unchanged is settled in the ledger as
 ``filtered`` with the reason; nothing is silently dropped. ``on_settled(token)`` is called once
-per offered version after its ledger record is acknowledged.
+per offered version after its ledger record is acknowledged; ``on_error(exc)`` when a ledger
+write failed (the worker then stops: without its ledger it cannot deliver safely).
 """
 
 from __future__ import annotations
@@ -69,11 +70,16 @@ class Grouper:
     """Groups and dispatches one subscriber's alert versions (see the module docstring)."""
 
     def __init__(
-        self, subscriber: Subscriber, deliverer: Deliverer, on_settled: Callable[[Any], None]
+        self,
+        subscriber: Subscriber,
+        deliverer: Deliverer,
+        on_settled: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
     ) -> None:
         self.subscriber = subscriber
         self._deliverer = deliverer
         self._on_settled = on_settled
+        self._on_error = on_error
         self._groups: dict[str, _Group] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._offers = 0
@@ -81,7 +87,12 @@ class Grouper:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._on_error(task.exception())  # type: ignore[arg-type]
 
     async def _filtered(self, item: _Item, reason: str) -> None:
         await self._deliverer.record_filtered(item.alert, self.subscriber, reason)

@@ -107,6 +107,8 @@ class DeliveryWorker:
         self._env = env
         self._tracker = OffsetTracker()
         self._groupers: dict[str, Grouper] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
         self._ready = False
 
     def ready(self) -> bool:
@@ -132,7 +134,8 @@ class DeliveryWorker:
                 channel, ledger, DeadLetters(producer, self.topics.dlq), self.policy
             )
             self._groupers = {
-                s.id: Grouper(s, deliverer, self._tracker.settled) for s in self.subscribers
+                s.id: Grouper(s, deliverer, self._tracker.settled, self._fail)
+                for s in self.subscribers
             }
             consumer = AIOKafkaConsumer(
                 **aiokafka_kwargs(self.kafka),
@@ -160,6 +163,8 @@ class DeliveryWorker:
             self._ready = False
             for grouper in self._groupers.values():
                 grouper.cancel()
+            for task in self._tasks:
+                task.cancel()
             if consumer is not None:
                 await consumer.stop()
             await producer.stop()
@@ -174,7 +179,7 @@ class DeliveryWorker:
     ) -> None:
         loop = asyncio.get_running_loop()
         last_commit = loop.time()
-        while not stop.is_set():
+        while not stop.is_set() and self._failure is None:
             if self._tracker.outstanding >= self.policy.max_pending:
                 await asyncio.sleep(0.05)
             else:
@@ -186,10 +191,19 @@ class DeliveryWorker:
                 await self.commit(consumer)
                 last_commit = loop.time()
         log.info("delivery worker stopping", channel=self.channel_name)
-        await asyncio.gather(
-            *(g.drain(self.policy.shutdown_grace) for g in self._groupers.values())
-        )
+        if self._failure is None:
+            await asyncio.gather(
+                *(g.drain(self.policy.shutdown_grace) for g in self._groupers.values())
+            )
         await self.commit(consumer)
+        if self._failure is not None:
+            raise self._failure
+
+    def _fail(self, exc: BaseException) -> None:
+        """A ledger or DLQ write failed: stop consuming; ``run`` raises it after cleaning up."""
+        if self._failure is None:
+            log.error("ledger write failed; stopping", error=f"{type(exc).__name__}: {exc}")
+            self._failure = exc
 
     def _handle(self, message: Any, deliverer: Deliverer, ledger: Ledger) -> None:
         tp = TopicPartition(message.topic, message.partition)
@@ -218,11 +232,18 @@ class DeliveryWorker:
         for subscriber in work:
             gated = gate(alert, subscriber)
             if gated is None:
-                asyncio.get_running_loop().create_task(
+                task = asyncio.get_running_loop().create_task(
                     self._filtered(deliverer, alert, subscriber, token)
                 )
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
             else:
                 self._groupers[subscriber.id].offer(alert, gated, token)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())  # type: ignore[arg-type]
 
     async def _filtered(
         self, deliverer: Deliverer, alert: dict[str, Any], subscriber: Subscriber, token: Token

@@ -31,7 +31,9 @@ class Recorder:
 def grouper(grouping: Grouping) -> tuple[Grouper, Recorder, list[Any]]:
     recorder, settled = Recorder(), []
     sub = subscriber(grouping=grouping)
-    return Grouper(sub, recorder, settled.append), recorder, settled  # type: ignore[arg-type]
+    errors: list[BaseException] = []
+    g = Grouper(sub, recorder, settled.append, errors.append)  # type: ignore[arg-type]
+    return g, recorder, settled
 
 
 def offer(g: Grouper, alert: dict[str, Any], token: Any) -> None:
@@ -90,3 +92,15 @@ async def test_an_older_version_after_a_newer_one_is_settled_not_sent() -> None:
     await asyncio.sleep(0.05)
     assert rec.sent == [("a", 2)]
     assert rec.filtered == [("a", 1, "older than version 2")]
+
+
+async def test_a_failed_ledger_write_is_reported_not_swallowed() -> None:
+    class Broken(Recorder):
+        async def deliver(self, *args: Any) -> Outcome:
+            raise ConnectionError("ledger unreachable")
+
+    errors: list[BaseException] = []
+    g = Grouper(subscriber(grouping=Grouping(0, 0, 60)), Broken(), [].append, errors.append)  # type: ignore[arg-type]
+    offer(g, make_alert("a"), 1)
+    await asyncio.sleep(0.05)
+    assert [type(e) for e in errors] == [ConnectionError]
