@@ -295,8 +295,14 @@ def _expand(error: ValidationError) -> Iterator[FieldError]:
 
 def _document_order(error: FieldError) -> tuple[Any, ...]:
     """Sort key: by pointer, array indices numerically (/indicators/2 before /indicators/10)."""
-    steps = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in error.pointer.split("/"))
+    steps = tuple(
+        (0, int(step), "") if _INDEX.fullmatch(step) else (1, 0, step)
+        for step in error.pointer.split("/")
+    )
     return steps, error.message
+
+
+_INDEX = re.compile(r"[0-9]+", re.ASCII)
 
 
 def _explain(kind: str, doc: Any, known: tuple[FieldError, ...] = ()) -> tuple[FieldError, ...]:

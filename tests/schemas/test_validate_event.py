@@ -110,6 +110,7 @@ BAD_EVENTS: list[tuple[str, Callable[[Event], bytes], str, set[str]]] = [
     ("empty indicator value", _set("indicators/2/value", ""), "schema", {"/indicators/2/value"}),
     ("extra field in indicator", _set("indicators/0/note", "x"), "schema", {"/indicators/0/note"}),
     ("reporter field", _set("reporter", "bbva"), "schema", {"/reporter"}),
+    ("unknown field with a digit-like name", _set("²", None), "schema", {"/²"}),
     ("bad asset type", _set("asset/type", "website"), "schema", {"/asset/type"}),
     ("not an object", lambda event: b"[1, 2]", "schema", {""}),
     ("oversize", _set("description", "x" * MAX_EVENT_BYTES), "oversize", {""}),
