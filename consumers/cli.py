@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from confianza.cli.common import EXIT_PARTIAL, fail, load_settings
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.replay import replay_from_dlq
-from confianza.consumers.subscriptions import SubscriptionError, load_subscriptions
+from confianza.consumers.subscriptions import CHANNELS, SubscriptionError, load_subscriptions
 from confianza.consumers.worker import DeliveryWorker, Topics, run_worker
 from confianza.observability.server import (
     MetricsServerError,
@@ -35,12 +35,7 @@ from confianza.settings import get_settings
 worker_app = typer.Typer(help="Long-running Confianza workers.", no_args_is_help=True)
 
 
-class ChannelName(StrEnum):
-    webhook = "webhook"
-    email = "email"
-    chat = "chat"
-    syslog = "syslog"
-    file = "file"
+ChannelName = StrEnum("ChannelName", {name: name for name in CHANNELS})
 
 
 _AGO = re.compile(r"^([0-9]+)([smhd])$")
