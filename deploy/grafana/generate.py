@@ -613,7 +613,7 @@ def partner_view() -> dashboard.Dashboard:
                 [
                     (
                         "max by (topic) (confianza_consumer_lag_messages"
-                        '{group="confianza-streams", topic=~"ingest.$partner.v1"})',
+                        '{group="confianza-streams-ingest", topic=~"ingest.$partner.v1"})',
                         "{{topic}}",
                     )
                 ],

@@ -53,9 +53,9 @@ def tick(rng: random.Random) -> None:
     for topic in ("dlq.ingest.v1", "dlq.delivery.v1"):
         metrics.DLQ_RECORDS.labels(topic=topic).inc()
     for partner in PARTNERS:
-        metrics.CONSUMER_LAG.labels(group="confianza-streams", topic=f"ingest.{partner}.v1").set(
-            rng.randint(0, 100)
-        )
+        metrics.CONSUMER_LAG.labels(
+            group="confianza-streams-ingest", topic=f"ingest.{partner}.v1"
+        ).set(rng.randint(0, 100))
     metrics.CONSUMER_LAG.labels(group="confianza-deliver-webhook", topic="alerts.v1").set(5)
 
 
