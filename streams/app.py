@@ -30,7 +30,7 @@ import orjson
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka import TopicPartition
 
-from confianza.kafka import consumer
+from confianza.kafka import admin, consumer
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
@@ -250,6 +250,7 @@ def create_app(
         await events.maybe_declare()
         await ingest.run()
 
+    app.internal_topics = [events, sightings_topic, campaign_topic]  # type: ignore[attr-defined]
     app.confianza = {
         "registry": registry,
         "ingest": ingest,
@@ -257,6 +258,56 @@ def create_app(
         "takeover": takeover,
     }
     return app
+
+
+def declare_topics(app: faust.App, kafka: KafkaSettings) -> list[str]:
+    """Create the app's internal, changelog and leader topics before the worker starts.
+
+    Faust would create them itself, but two workers starting together race: the group leader
+    may assign partitions before a topic created by the other worker is in its metadata, and
+    then ignores that topic until the next rebalance. Created up front, every worker sees
+    them all. Returns the names created now (existing ones are left as they are).
+    """
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    topics = [*app.internal_topics, *(t.changelog_topic for t in app.tables.values())]
+    wanted = {
+        f"{app.conf.id}-__assignor-__leader": NewTopic(
+            f"{app.conf.id}-__assignor-__leader", 1, kafka.replication_factor
+        )
+    }
+    for topic in topics:
+        config = {}
+        flags = [f for f, on in (("compact", topic.compacting), ("delete", topic.deleting)) if on]
+        if flags:
+            config["cleanup.policy"] = ",".join(sorted(flags))
+        if topic.retention:
+            config["retention.ms"] = str(
+                int(topic.retention.total_seconds() * 1000)
+                if isinstance(topic.retention, timedelta)
+                else int(float(topic.retention) * 1000)
+            )
+        name = topic.get_topic_name()
+        wanted[name] = NewTopic(
+            name,
+            topic.partitions or app.conf.topic_partitions,
+            kafka.replication_factor,
+            topic_configs=config,
+        )
+    client = admin(kafka)
+    try:
+        missing = [t for n, t in wanted.items() if n not in set(client.list_topics())]
+        created = []
+        for topic in missing:
+            try:
+                client.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        client.close()
 
 
 def read_alerts_after(

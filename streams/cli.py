@@ -44,13 +44,14 @@ def worker(
 ) -> None:
     """Run the streams worker: ingest, dedupe, correlate, score, alert (until SIGTERM)."""
     import faust
+    from kafka.errors import KafkaError
 
     from confianza.observability.server import (
         MetricsServerError,
         start_metrics_server,
         worker_metrics,
     )
-    from confianza.streams.app import create_app
+    from confianza.streams.app import create_app, declare_topics
 
     settings = load_settings()
     try:
@@ -70,6 +71,10 @@ def worker(
         tick_seconds=tick,
         app_id=app_id,
     )
+    try:
+        declare_topics(app, settings.kafka)
+    except KafkaError as exc:
+        fail(f"cannot create the streams topics: {exc}")
     registry = app.confianza["registry"]  # type: ignore[attr-defined]
     try:
         start_metrics_server(

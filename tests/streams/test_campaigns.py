@@ -8,7 +8,6 @@ from confianza.schemas.validate import validate_document
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.correlate import CampaignGraph, count_sighting, summarize
 from confianza.streams.score import DAY_S, load_scoring
-
 from tests.streams.helpers import Emitter, event, sightings_of
 
 CFG = load_scoring()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import orjson
+
 from confianza.schemas.validate import MAX_EVENT_BYTES, validate_document
 from confianza.streams.ingest import Candidate, Rejected, admit, event_uid
-
 from tests.streams.helpers import event, record
 
 SECTORS = {"bcp": "banking", "claro": "telecom"}.get

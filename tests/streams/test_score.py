@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from confianza.streams.score import (
     DAY_S,
     ScoringConfigError,
