@@ -148,6 +148,8 @@ def create_app(
     campaign_table = app.Table("campaigns", partitions=1)
     state_table = app.Table("alert-state", partitions=1)
 
+    sightings_name = sightings_topic.get_topic_name()
+    campaign_name = campaign_topic.get_topic_name()
     lists = normalize.WarningLists.from_config(scoring)
     registry = PartnerRegistry(kafka)
     ingest = IngestLoop(kafka, registry, f"{app_id}-events", group_id=f"{app_id}-ingest")
@@ -186,10 +188,13 @@ def create_app(
                 for key, sighting in normalize.sightings(
                     decision.incident, annotated, doc["seen_at"]
                 ):
-                    await sightings_topic.send(
-                        key=key.encode(),
-                        value=orjson.dumps(sighting),
-                        timestamp=sighting["seen_at"],
+                    await app.producer.send(
+                        sightings_name,
+                        key.encode(),
+                        orjson.dumps(sighting),
+                        None,
+                        sighting["seen_at"],
+                        None,
                     )
             STAGE_SECONDS.labels(stage="dedupe").observe(time.perf_counter() - started)
 
@@ -206,8 +211,8 @@ def create_app(
                 windows.delta(i * window.total_seconds()) for i in range(1, corr.indicator_windows)
             ]
             sighting["stats"] = correlate.summarize(recent)
-            await campaign_topic.send(
-                key=event.key, value=orjson.dumps(sighting), timestamp=sighting["seen_at"]
+            await app.producer.send(
+                campaign_name, event.key, orjson.dumps(sighting), None, sighting["seen_at"], None
             )
             STAGE_SECONDS.labels(stage="correlate").observe(time.perf_counter() - started)
 
@@ -239,7 +244,9 @@ def create_app(
 
     @app.timer(tick_seconds, on_leader=True)
     async def tick() -> None:
-        await campaign_topic.send(key=TICK_KEY, value=orjson.dumps({"now": time.time()}))
+        await app.producer.send(
+            campaign_name, TICK_KEY, orjson.dumps({"now": time.time()}), None, None, None
+        )
 
     @app.task
     async def run_registry() -> None:
