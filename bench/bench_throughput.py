@@ -1,0 +1,176 @@
+"""Throughput: the raw Kafka pass-through, one streams process found by a ramp, and scale-out.
+
+In one session (one local broker, provisioned as deployed, the simulator's 14 partners):
+
+1. **pass-through** -- the relay (``bench.lib.relay``: same bytes, same client settings as the
+   streams ingest loop, no processing) drains a backlog (its saturation rate), then takes
+   open-loop steps at fractions of that rate (its sustained rate, which one load generator
+   process may cap: the report says when the generator fell behind);
+2. **pipeline** -- one ``confianza worker streams`` (RocksDB store, as deployed) takes a burst
+   (its saturation rate, receipts and full completion), then a ramp of open-loop steps around
+   it; the maximum sustained rate is the highest step it kept up with (see
+   ``bench.lib.measure.step``), for the realistic mix of the simulator;
+3. **scale-out** -- a second streams process joins the group and the burst is repeated; two
+   relays drain a backlog likewise. Internal topics have 6 partitions, ingest 14 x 3.
+
+Every pipeline figure is reported with its ratio to the pass-through figure of the same kind
+from the same run. Usage::
+
+    .venv/bin/python -m bench.bench_throughput [--smoke] [--step-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bench.lib.measure import backlog, burst, step
+from bench.lib.pipeline import relay_target, start_streams, streams_target
+from bench.lib.results import Run
+from bench.lib.session import Session
+from confianza.demo.processes import Child
+
+TARGET_EVENTS_PER_S = 20_000
+TARGET_RATIO = 0.5
+TARGET_SCALE_OUT = 1.8
+RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
+MAX_EXTRA_STEPS = 3
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return round(part / whole, 3) if part and whole else None
+
+
+def ramp(
+    session: Session,
+    target: Any,
+    start_rate: float,
+    seconds: float,
+    fractions: tuple[float, ...],
+    extra_steps: int,
+) -> dict[str, Any]:
+    """Open-loop steps at ``fractions`` of ``start_rate``, continuing upwards while sustained;
+    stops at the second step in a row that was not sustained."""
+    steps: list[dict[str, Any]] = []
+    rates = [start_rate * f for f in fractions]
+    extra = 0
+    while rates:
+        rate = rates.pop(0)
+        result = step(session, target, rate, seconds, grace=max(3.0, 0.15 * seconds))
+        steps.append(result)
+        print(
+            f"  {target.name} step {result['offered_per_s']:>9,.0f}/s -> "
+            f"{result['achieved_per_s']:>9,.0f}/s "
+            f"{'sustained' if result['sustained'] else 'NOT sustained'}",
+            flush=True,
+        )
+        failures = [s for s in steps[-2:] if not s["sustained"]]
+        if len(failures) == 2:
+            break
+        if not rates and result["sustained"] and extra < extra_steps:
+            rates.append(rate * 1.15)
+            extra += 1
+    sustained = [s for s in steps if s["sustained"]]
+    best = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
+    return {
+        "max_sustained_per_s": best["offered_per_s"] if best else None,
+        "records_per_cpu_second_at_max": best["records_per_cpu_second"] if best else None,
+        "steps": steps,
+    }
+
+
+def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[Run, list[Child]]:
+    """Run every phase; returns the result and the running streams workers (for latency)."""
+    run = Run(
+        "throughput",
+        smoke=smoke,
+        settings={"step_seconds": seconds, "store": store, "ramp_fractions": RAMP},
+        targets={
+            "events_per_s": TARGET_EVENTS_PER_S,
+            "ratio_to_passthrough": TARGET_RATIO,
+            "scale_out": TARGET_SCALE_OUT,
+        },
+    )
+    backlog_records, burst_records = (2000, 300) if smoke else (60_000, 8_000)
+    fractions = (0.5, 1.0) if smoke else RAMP
+    extra = 0 if smoke else MAX_EXTRA_STEPS
+
+    print("pass-through: backlog drain, one relay", flush=True)
+    pass_one = backlog(session, 1, backlog_records)
+    source, sink = session.passthrough()
+    relay = session.workers.relay("relay-ramp", source, sink, "bench-relay-ramp")
+    pass_ramp = ramp(
+        session,
+        relay_target(source, sink, "bench-relay-ramp", [relay]),
+        pass_one["outputs_per_s"],
+        seconds,
+        (0.5, 1.0) if smoke else (0.5, 0.75, 1.0),
+        extra,
+    )
+    session.workers.stop(relay)
+
+    print("pipeline: one streams process", flush=True)
+    workers: list[Child] = []
+    start_streams(session, workers, 1, store)
+    target = streams_target(session, workers)
+    pipe_burst = burst(session, target, burst_records)
+    pipe_ramp = ramp(session, target, pipe_burst["completed_per_s"], seconds, fractions, extra)
+
+    print("scale-out: two streams processes, two relays", flush=True)
+    start_streams(session, workers, 2, store)
+    pipe_burst_two = burst(session, streams_target(session, workers), burst_records)
+    pass_two = backlog(session, 2, backlog_records)
+
+    pass_max = pass_ramp["max_sustained_per_s"]
+    pipe_max = pipe_ramp["max_sustained_per_s"]
+    run.figures = {
+        "passthrough": {
+            "backlog_one_relay": pass_one,
+            "ramp": pass_ramp,
+            "backlog_two_relays": pass_two,
+        },
+        "pipeline": {
+            "burst_one_process": pipe_burst,
+            "ramp": pipe_ramp,
+            "burst_two_processes": pipe_burst_two,
+        },
+        "summary": {
+            "passthrough_max_sustained_per_s": pass_max,
+            "passthrough_saturation_per_s": pass_one["outputs_per_s"],
+            "pipeline_max_sustained_per_s": pipe_max,
+            "pipeline_saturation_per_s": pipe_burst["completed_per_s"],
+            "ratio_sustained": _ratio(pipe_max, pass_max),
+            "ratio_saturation": _ratio(pipe_burst["completed_per_s"], pass_one["outputs_per_s"]),
+            "pipeline_per_cpu_second": pipe_burst["records_per_cpu_second"],
+            "passthrough_per_cpu_second": pass_one["records_per_cpu_second"],
+            "ratio_per_cpu_second": _ratio(
+                pipe_burst["records_per_cpu_second"], pass_one["records_per_cpu_second"]
+            ),
+            "scale_out_pipeline": _ratio(
+                pipe_burst_two["completed_per_s"], pipe_burst["completed_per_s"]
+            ),
+            "scale_out_passthrough": _ratio(pass_two["outputs_per_s"], pass_one["outputs_per_s"]),
+            "meets_events_per_s": bool(pipe_max and pipe_max >= TARGET_EVENTS_PER_S),
+        },
+    }
+    return run, workers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds-long steps, tiny rates")
+    parser.add_argument("--step-seconds", type=float, default=20.0)
+    parser.add_argument("--store", default="rocksdb://", help="streams table store")
+    args = parser.parse_args()
+    seconds = 3.0 if args.smoke else args.step_seconds
+    with Session() as session:
+        run, _ = measure(session, args.smoke, seconds, args.store)
+    path = run.write()
+    summary = run.figures["summary"]
+    for key, value in summary.items():
+        print(f"{key:36} {value}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""A local broker provisioned as deployed, for benchmarks: topics, services, partners.
+
+``BenchKafka.start(partners)`` starts a one-node KRaft broker (``confianza.dev.kafka``) on
+127.0.0.1, applies the topic file, creates the streams and deliver service principals and
+onboards the partners (SCRAM user, topic pair, ACLs, registry), exactly as ``make demo`` does.
+It also answers the two questions the benchmarks ask the broker: how far behind its consumer
+groups are (``lag_probe``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from confianza import provision
+from confianza.dev.kafka import Cluster
+from confianza.kafka import admin
+from confianza.logging import quiet_client_libraries
+from confianza.observability.lag import measure_lag
+from confianza.settings import KafkaSettings
+
+SERVICES = ("streams", "deliver")
+
+
+@dataclass
+class BenchKafka:
+    """The broker, its admin settings, the service credentials and the partners."""
+
+    cluster: Cluster = field(default_factory=lambda: Cluster(size=1))
+    services: dict[str, provision.Credentials] = field(default_factory=dict)
+    partners: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> KafkaSettings:
+        return self.cluster.admin_settings()
+
+    @property
+    def broker_pid(self) -> int | None:
+        return self.cluster.brokers[0].pid
+
+    def start(self, partners: Iterable[tuple[str, str]]) -> BenchKafka:
+        """Start the broker and provision everything; stops the broker if that fails."""
+        quiet_client_libraries()
+        self.cluster.start()
+        try:
+            provision.apply_topics(self.admin)
+            self.services = {name: provision.add_service(self.admin, name) for name in SERVICES}
+            for partner, sector in partners:
+                provision.add_partner(self.admin, partner, sector)
+                self.partners[partner] = sector
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """``CONFIANZA_KAFKA__*`` for a worker process running as ``service``."""
+        creds = self.services[service]
+        return {
+            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": self.cluster.bootstrap_servers,
+            "CONFIANZA_KAFKA__USERNAME": creds.username,
+            "CONFIANZA_KAFKA__PASSWORD": creds.password,
+            "CONFIANZA_KAFKA__REPLICATION_FACTOR": "1",
+        }
+
+    def admin_env(self) -> dict[str, str]:
+        """``CONFIANZA_KAFKA__*`` for a benchmark helper running as the admin principal."""
+        settings = self.admin
+        assert settings.password is not None
+        return {
+            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": self.cluster.bootstrap_servers,
+            "CONFIANZA_KAFKA__USERNAME": str(settings.username),
+            "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
+        }
+
+    def create_topics(self, names: Iterable[str], partitions: int) -> None:
+        """Create benchmark topics (existing ones are kept)."""
+        client = admin(self.admin)
+        try:
+            for name in names:
+                with suppress(TopicAlreadyExistsError):
+                    client.create_topics([NewTopic(name, partitions, 1)])
+        finally:
+            client.close()
+
+    def lag_probe(self) -> LagProbe:
+        """A probe of consumer-group lag (keep it open while sampling; close it after)."""
+        return LagProbe(self.admin)
+
+
+class LagProbe:
+    """Consumer-group lag (``confianza.observability.lag.measure_lag``) with one open client."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._admin = admin(settings)
+
+    def lag(self, groups: Iterable[str]) -> int:
+        """Records the ``groups`` have not committed yet, over every topic they consume."""
+        return sum(measure_lag(self._admin, groups).values())
+
+    def close(self) -> None:
+        self._admin.close()

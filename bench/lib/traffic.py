@@ -1,0 +1,80 @@
+"""Benchmark traffic from the simulator: what to send, when, and how to recognise it later.
+
+``simulated(rate, duration, seed=..., start=...)`` plans ``rate * duration`` records with the
+simulator's realistic mix (campaign and noise events with their indicators, about 3 %
+duplicates, 2 % malformed and 0.5 % oversized records, every partner of the roster) and turns
+them into a ``Schedule``: ``(offset, topic, key, value)`` in send order, where offset is the
+simulator's own send time (random arrivals, not a metronome) and the key is the event id, as
+the SDK sends it. The schedule also indexes the sends by event id and by event uid, so the
+collector can tell, for a receipt or an alert, when the event behind it was due to be sent.
+Campaigns are sized to about ``EVENTS_PER_CAMPAIGN`` events each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from confianza.producers.simulate import SimulationConfig, generate
+from confianza.producers.simulate.roster import first_partners
+from confianza.schemas.topics import ingest_topic
+from confianza.streams.ingest import event_uid
+
+PARTNERS = 14
+EVENTS_PER_CAMPAIGN = 30
+
+
+def roster() -> list[tuple[str, str]]:
+    """``(partner, sector)`` of every simulated partner (to provision them)."""
+    return [(p.id, p.sector) for p in first_partners(PARTNERS)]
+
+
+@dataclass
+class Schedule:
+    """Records to send at ``start + offset`` and the index to match outputs to them."""
+
+    start: float
+    items: list[tuple[float, str, bytes, bytes]] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    sends: dict[bytes, list[float]] = field(default_factory=lambda: defaultdict(list))
+    uids: dict[str, float] = field(default_factory=dict)
+    indicators: int = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rate_between(self, begin: float, end: float) -> float:
+        """Records per second due between two Unix times."""
+        due = sum(1 for offset, *_ in self.items if begin <= self.start + offset < end)
+        return due / max(1e-9, end - begin)
+
+
+def simulated(
+    rate: float, duration: float, *, seed: int, start: float, topic: str | None = None
+) -> Schedule:
+    """The simulator's traffic as a schedule; every record goes to ``topic`` when given
+    (the pass-through), else to its partner's ingest topic."""
+    total = max(1, round(rate * duration))
+    campaigns = max(2, round(total * 0.4 / EVENTS_PER_CAMPAIGN))
+    config = SimulationConfig(
+        partners=PARTNERS,
+        rate=rate,
+        duration=duration,
+        campaigns=campaigns,
+        seed=seed,
+        start=datetime.fromtimestamp(start, UTC),
+    )
+    traffic = generate(config)
+    schedule = Schedule(start=traffic.start.timestamp())
+    for record in traffic:
+        key = (record.event_id or "").encode()
+        schedule.items.append(
+            (record.at, topic or ingest_topic(record.partner), key, record.payload)
+        )
+        schedule.kinds[record.kind] += 1
+        schedule.sends[key].append(record.at)
+        if record.event is not None:
+            schedule.uids.setdefault(event_uid(record.partner, record.event_id), record.at)
+            schedule.indicators += len(record.event["indicators"])
+    return schedule
