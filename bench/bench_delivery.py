@@ -1,12 +1,14 @@
 """Webhook delivery benchmark: deliveries per second and the delivery stage's added latency.
 
 One delivery worker process (``confianza worker deliver --channel webhook``, as deployed) reads
-``alerts.v1`` from a real local broker and delivers signed webhooks to a local verifying
-receiver (``WebhookReceiver``) in this process. Two phases:
+``alerts.v1`` from a real local broker and delivers signed webhooks to the local verifying
+receiver (``python -m confianza.consumers.webhook.receiver``, its own process, appending each
+delivery with its arrival time to a JSON-lines file). Two phases:
 
 1. throughput: a backlog of alerts is produced first, then the worker starts; deliveries/s is
    measured between the first and the last arrival at the receiver;
-2. latency: alerts are produced at a steady rate below capacity; the added latency of the
+2. latency: once the backlog is settled (its offsets committed), alerts are produced at a
+   steady rate below capacity; the added latency of the
    delivery stage is receiver arrival minus the alert's ``emitted_at`` (stamped just before it
    is produced), recorded in an HDR histogram (p50, p99).
 
@@ -23,6 +25,7 @@ import datetime as dt
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +37,8 @@ import orjson
 from hdrh.histogram import HdrHistogram
 from kafka.admin import NewTopic
 
-from confianza.consumers.webhook.receiver import WebhookReceiver
 from confianza.consumers.webhook.signing import generate_secret
+from confianza.consumers.worker import group_id
 from confianza.dev.kafka import Cluster, free_port
 from confianza.kafka import admin, producer
 from confianza.settings import KafkaSettings
@@ -66,19 +69,61 @@ def alert(n: int, run: str) -> dict[str, object]:
     now = stamp()
     url = f"https://bcp-seguro-{run}-{n}.example/login"
     return {
-        "alert_id": f"{run}-{n}", "version": 1, "transition": "opened", "severity": "high",
-        "score": 70.0, "reasons": [{"rule": "corroboration", "points": 20, "detail": "2 socios"}],
-        "classification": {"class": "fraud", "type": "phishing"}, "sectors": ["banking"],
+        "alert_id": f"{run}-{n}",
+        "version": 1,
+        "transition": "opened",
+        "severity": "high",
+        "score": 70.0,
+        "reasons": [{"rule": "corroboration", "points": 20, "detail": "2 socios"}],
+        "classification": {"class": "fraud", "type": "phishing"},
+        "sectors": ["banking"],
         "reporters": ["bcp"],
         "indicators": [{"kind": "url", "value": url, "key": url, "event_uids": [uid]}],
-        "evidence": [{"event_uid": uid, "reporter": "bcp", "sector": "banking", "tlp": "clear",
-                      "reported_at": now}],
-        "title": "Campaña de phishing", "first_seen": now, "last_seen": now, "emitted_at": now,
+        "evidence": [
+            {
+                "event_uid": uid,
+                "reporter": "bcp",
+                "sector": "banking",
+                "tlp": "clear",
+                "reported_at": now,
+            }
+        ],
+        "title": "Campaña de phishing",
+        "first_seen": now,
+        "last_seen": now,
+        "emitted_at": now,
     }
 
 
-def start_worker(settings: KafkaSettings, subs: Path, alerts_topic: str, run: str,
-                 log: Path) -> subprocess.Popen[bytes]:
+def start_receiver(port: int, out: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The verifying receiver as its own process, appending each delivery to ``out``."""
+    command = [
+        sys.executable,
+        "-m",
+        "confianza.consumers.webhook.receiver",
+        "--port",
+        str(port),
+        "--secret-env",
+        "BENCH_WHSEC",
+        "--out",
+        str(out),
+    ]
+    with log.open("ab") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"the receiver did not start; see {log}")
+
+
+def start_worker(
+    settings: KafkaSettings, subs: Path, alerts_topic: str, run: str, log: Path
+) -> subprocess.Popen[bytes]:
     assert settings.password is not None
     env = os.environ | {
         "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -89,13 +134,67 @@ def start_worker(settings: KafkaSettings, subs: Path, alerts_topic: str, run: st
         "CONFIANZA_DELIVERY_MAX_IN_FLIGHT": "128",
     }
     command = [
-        sys.executable, "-c", "from confianza.cli.main import app; app()",
-        "worker", "deliver", "--channel", "webhook", "--subscriptions", str(subs),
-        "--alerts-topic", alerts_topic, "--deliveries-topic", f"bench.deliveries.{run}.v1",
-        "--dlq-topic", f"bench.dlq.{run}.v1",
+        sys.executable,
+        "-c",
+        "from confianza.cli.main import app; app()",
+        "worker",
+        "deliver",
+        "--channel",
+        "webhook",
+        "--subscriptions",
+        str(subs),
+        "--alerts-topic",
+        alerts_topic,
+        "--deliveries-topic",
+        f"bench.deliveries.{run}.v1",
+        "--dlq-topic",
+        f"bench.dlq.{run}.v1",
     ]
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until_committed(settings: KafkaSettings, topic: str, count: int) -> None:
+    """Block until the delivery group committed ``count`` records of ``topic``."""
+    client = admin(settings)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            offsets = client.list_group_offsets([group_id("webhook")]).get(group_id("webhook"), {})
+            if sum(m.offset for tp, m in offsets.items() if tp.topic == topic) >= count:
+                return
+            time.sleep(0.5)
+        raise SystemExit("the backlog was not committed within 300 s")
+    finally:
+        client.close()
+
+
+class Arrivals:
+    """What the receiver process wrote to its JSON-lines file, read as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+        self.rows: list[tuple[float, float]] = []  # (emitted_at, received_at), Unix seconds
+        self.ids: set[str] = set()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while len(self.rows) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if not self._path.exists():
+                continue
+            with self._path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            for line in complete.splitlines():
+                row = orjson.loads(line)
+                emitted = dt.datetime.fromisoformat(row["body"]["data"]["emitted_at"])
+                self.rows.append((emitted.timestamp(), row["received_at"]))
+                self.ids.add(row["webhook_id"])
+        return len(self.rows) >= count
 
 
 def main() -> None:
@@ -105,51 +204,52 @@ def main() -> None:
     backlog, rate, seconds = (1000, 200, 3) if args.smoke else (20000, 500, 20)
     run = uuid.uuid4().hex[:8]
     work = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
-    secret = generate_secret()
-    os.environ["BENCH_WHSEC"] = secret
+    os.environ["BENCH_WHSEC"] = generate_secret()
     cluster = Cluster(size=1)
     cluster.start()
-    worker: subprocess.Popen[bytes] | None = None
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         settings = cluster.admin_settings()
         topics = [f"bench.alerts.{run}.v1", f"bench.deliveries.{run}.v1", f"bench.dlq.{run}.v1"]
         client = admin(settings)
         client.create_topics([NewTopic(t, 6, 1) for t in topics])
         client.close()
-        with WebhookReceiver(secret) as receiver:
-            subs = work / "subscriptions.yaml"
-            subs.write_text(SUBSCRIPTION.format(url=receiver.url("/bench")), encoding="utf-8")
-            out = producer(settings)
-            for n in range(backlog):
-                out.send(topics[0], orjson.dumps(alert(n, run)), key=f"{run}-{n}".encode())
-            out.flush()
-            worker = start_worker(settings, subs, topics[0], run, work / "worker.log")
-            if not receiver.wait_for(backlog, timeout=300):
-                raise SystemExit(f"only {len(receiver.ids())}/{backlog} delivered; see {work}")
-            arrivals = sorted(d.at for d in receiver.deliveries)
-            throughput = (backlog - 1) / (arrivals[-1] - arrivals[0])
+        port = free_port()
+        processes.append(start_receiver(port, work / "received.jsonl", work / "receiver.log"))
+        arrivals = Arrivals(work / "received.jsonl")
+        subs = work / "subscriptions.yaml"
+        subs.write_text(SUBSCRIPTION.format(url=f"http://127.0.0.1:{port}/bench"), "utf-8")
+        out = producer(settings)
+        for n in range(backlog):
+            out.send(topics[0], orjson.dumps(alert(n, run)), key=f"{run}-{n}".encode())
+        out.flush()
+        processes.append(start_worker(settings, subs, topics[0], run, work / "worker.log"))
+        if not arrivals.wait_for(backlog, timeout=300):
+            raise SystemExit(f"only {len(arrivals.rows)}/{backlog} delivered; see {work}")
+        received = sorted(at for _, at in arrivals.rows)
+        throughput = (backlog - 1) / (received[-1] - received[0])
+        wait_until_committed(settings, topics[0], backlog)  # the backlog fully settled
 
-            histogram = HdrHistogram(1, 60_000_000, 3)  # microseconds
-            total = int(rate * seconds)
-            start = time.monotonic()
-            for n in range(total):
-                delay = start + n / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                out.send(topics[0], orjson.dumps(alert(backlog + n, run)),
-                         key=f"{run}-{backlog + n}".encode())
-            out.flush()
-            out.close()
-            if not receiver.wait_for(backlog + total, timeout=300):
-                raise SystemExit(f"latency phase incomplete; see {work}")
-            for d in receiver.deliveries[backlog:]:
-                emitted = dt.datetime.fromisoformat(d.body["data"]["emitted_at"]).timestamp()
-                histogram.record_value(max(1, int((d.at - emitted) * 1_000_000)))
-            duplicates, rejected = receiver.duplicates, receiver.rejected
+        total = int(rate * seconds)
+        start = time.monotonic()
+        for n in range(total):
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            key = f"{run}-{backlog + n}"
+            out.send(topics[0], orjson.dumps(alert(backlog + n, run)), key=key.encode())
+        out.flush()
+        out.close()
+        if not arrivals.wait_for(backlog + total, timeout=300):
+            raise SystemExit(f"latency phase incomplete; see {work}")
+        histogram = HdrHistogram(1, 60_000_000, 3)  # microseconds
+        for emitted, at in arrivals.rows[backlog:]:
+            histogram.record_value(max(1, int((at - emitted) * 1_000_000)))
+        distinct = len(arrivals.ids)
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=30)
+        for process in reversed(processes):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
         cluster.stop()
     result = {
         "benchmark": "delivery",
@@ -158,12 +258,13 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "throughput": {"alerts": backlog, "deliveries_per_s": round(throughput, 1)},
         "latency": {
-            "rate_per_s": rate, "alerts": total,
+            "rate_per_s": rate,
+            "alerts": total,
             "p50_ms": histogram.get_value_at_percentile(50) / 1000,
             "p99_ms": histogram.get_value_at_percentile(99) / 1000,
             "max_ms": histogram.get_max_value() / 1000,
         },
-        "receiver": {"duplicates": duplicates, "rejected_signatures": rejected},
+        "distinct_deliveries": distinct,
         "targets": {"deliveries_per_s": 2000, "p99_ms": 50},
     }
     RESULTS.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from confianza.consumers.ledger import read_records, utc_now
+from confianza.consumers.ledger import read_records, send_acked, utc_now
 from confianza.logging import get_logger
 from confianza.metrics import DLQ_RECORDS
 from confianza.settings import KafkaSettings
@@ -66,9 +66,7 @@ class DeadLetters:
             "first_at": first_at,
             "last_at": utc_now(),
         }
-        await self._producer.send_and_wait(
-            self.topic, orjson.dumps(record), key=subscriber.encode()
-        )
+        await send_acked(self._producer, self.topic, orjson.dumps(record), subscriber.encode())
         DLQ_RECORDS.labels(self.topic).inc()
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from confianza.consumers.channel import Outcome
 from confianza.consumers.gate import GatedAlert
@@ -25,6 +27,7 @@ from confianza.settings import KafkaSettings
 
 log = get_logger(__name__)
 METADATA_TRIES = 60
+WRITE_TRIES = 5
 
 SETTLED = frozenset({"delivered", "permanent", "disabled", "dead-lettered", "filtered"})
 """Outcomes after which a worker never sends that key again (replay may, for dead-lettered)."""
@@ -130,6 +133,24 @@ async def read_records(
         await consumer.stop()
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and exc.retriable)
+
+
+async def send_acked(producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes) -> None:
+    """Append one record and wait for its acknowledgement; a retriable broker error (such as a
+    request timeout under load) is retried a few times before it is raised. A retried record
+    may be stored twice: readers of the ledger and the DLQ treat records as idempotent."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_transient),
+        stop=stop_after_attempt(WRITE_TRIES),
+        wait=wait_exponential(multiplier=0.5, max=5),
+        reraise=True,
+    ):
+        with attempt:
+            await producer.send_and_wait(topic, value, key=key)
+
+
 class Ledger:
     """Writes delivery records (each awaited until the broker acknowledged it) and keeps the
     settled set current; ``catch_up`` reads what other workers wrote since the last call."""
@@ -157,7 +178,7 @@ class Ledger:
 
     async def write(self, record: dict[str, Any]) -> None:
         """Append one record and wait for the acknowledgement (acks=all)."""
-        await self._producer.send_and_wait(
-            self.topic, orjson.dumps(record), key=record["alert_id"].encode()
+        await send_acked(
+            self._producer, self.topic, orjson.dumps(record), record["alert_id"].encode()
         )
         self.state.observe(record)

