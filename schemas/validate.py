@@ -423,7 +423,7 @@ def _unparseable(raw: bytes, parse_error: orjson.JSONDecodeError) -> Rejection:
         return Rejection("not-utf8", (FieldError("", f"invalid UTF-8 at byte {exc.start}"),))
     try:
         problems = _strict_json_problems(text)
-    except RecursionError:
+    except (RecursionError, ValueError):  # too deep, or an integer over Python's digit limit
         problems = ()
     if isinstance(problems, json.JSONDecodeError) or not problems:
         return Rejection("not-json", (FieldError("", _short(str(parse_error))),))

@@ -167,6 +167,12 @@ BAD_EVENTS: list[tuple[str, Callable[[Event], bytes], str, set[str]]] = [
         "not-json",
         {"/title"},
     ),
+    (
+        "integer over python's digit limit",
+        _raw(lambda raw: raw.replace(b'"confidence":90', b'"confidence":' + b"9" * 4500)),
+        "not-json",
+        {""},
+    ),
     ("truncated", _raw(lambda raw: raw[:-10]), "not-json", {""}),
     ("empty", lambda event: b"", "not-json", {""}),
 ]
