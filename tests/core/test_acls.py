@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from confianza.schemas.topics import ingest_topic, receipts_topic
 from kafka import TopicPartition
 from kafka.errors import (
     SaslAuthenticationFailedError,
@@ -16,6 +15,7 @@ from confianza import provision
 from confianza.kafka import consumer, producer
 from confianza.provision import kafka_admin
 from confianza.provision.acls import partner_acls, partner_principal
+from confianza.schemas.topics import ingest_topic, receipts_topic
 from confianza.settings import KafkaSettings
 from tests.eventually import eventually
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from confianza.schemas.topics import ingest_topic
 from kafka import TopicPartition
 
 from confianza.kafka import consumer
+from confianza.schemas.topics import ingest_topic
 from tests.eventually import eventually
 
 
