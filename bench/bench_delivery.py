@@ -12,10 +12,10 @@ delivery with its arrival time to a JSON-lines file). Two phases:
    delivery stage is receiver arrival minus the alert's ``emitted_at`` (stamped just before it
    is produced), recorded in an HDR histogram (p50, p99).
 
-Targets: >= 2,000 deliveries/s and p99 <= 50 ms. Results go to bench/results/delivery.json
-(``--smoke``: a seconds-long run, delivery-smoke.json). Usage::
+Targets: >= 2,000 deliveries/s and p99 <= 50 ms. Results go to
+bench/results/delivery[-smoke]-<run id>.json (``bench.lib.results``). Usage::
 
-    .venv/bin/python bench/bench_delivery.py [--smoke]
+    .venv/bin/python -m bench.bench_delivery [--smoke]
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -34,16 +33,16 @@ import uuid
 from pathlib import Path
 
 import orjson
-from hdrh.histogram import HdrHistogram
 from kafka.admin import NewTopic
 
+from bench.lib.latency import Latency
+from bench.lib.results import Run
 from confianza.consumers.webhook.signing import generate_secret
 from confianza.consumers.worker import group_id
 from confianza.dev.kafka import Cluster, free_port
 from confianza.kafka import admin, producer
 from confianza.settings import KafkaSettings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SUBSCRIPTION = """\
 version: 1
 subscribers:
@@ -202,6 +201,12 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="a seconds-long run")
     args = parser.parse_args()
     backlog, rate, seconds = (1000, 200, 3) if args.smoke else (20000, 500, 20)
+    report = Run(
+        "delivery",
+        smoke=args.smoke,
+        settings={"backlog": backlog, "rate_per_s": rate, "seconds": seconds, "max_in_flight": 128},
+        targets={"deliveries_per_s": 2000, "p99_ms": 50},
+    )
     run = uuid.uuid4().hex[:8]
     work = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     os.environ["BENCH_WHSEC"] = generate_secret()
@@ -242,35 +247,24 @@ def main() -> None:
         out.close()
         if not arrivals.wait_for(backlog + total, timeout=300):
             raise SystemExit(f"latency phase incomplete; see {work}")
-        histogram = HdrHistogram(1, 60_000_000, 3)  # microseconds
+        latency = Latency()
         for emitted, at in arrivals.rows[backlog:]:
-            histogram.record_value(max(1, int((at - emitted) * 1_000_000)))
+            latency.record(at - emitted)
         distinct = len(arrivals.ids)
     finally:
         for process in reversed(processes):
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
         cluster.stop()
-    result = {
-        "benchmark": "delivery",
-        "smoke": args.smoke,
-        "at": stamp(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    report.figures = {
         "throughput": {"alerts": backlog, "deliveries_per_s": round(throughput, 1)},
-        "latency": {
-            "rate_per_s": rate,
-            "alerts": total,
-            "p50_ms": histogram.get_value_at_percentile(50) / 1000,
-            "p99_ms": histogram.get_value_at_percentile(99) / 1000,
-            "max_ms": histogram.get_max_value() / 1000,
-        },
+        "latency": {"rate_per_s": rate, "alerts": total, **latency.report()},
         "distinct_deliveries": distinct,
-        "targets": {"deliveries_per_s": 2000, "p99_ms": 50},
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / ("delivery-smoke.json" if args.smoke else "delivery.json")
-    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
-    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    path = report.write()
+    print(orjson.dumps(report.figures["throughput"]).decode())
+    print(orjson.dumps(latency.summary()).decode())
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":
