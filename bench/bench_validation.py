@@ -14,9 +14,10 @@ load on the machine distorts them less (it still costs caches and clock speed, s
 a quiet machine); wall-clock rates are recorded too. Each figure is the best of several
 rounds. Target for the fast path: >= 200,000 events/s/core.
 
-Results go to bench/results/validation-<timestamp>.json; a table is printed. Usage::
+Results go to bench/results/validation[-smoke]-<run id>.json (``bench.lib.results``: machine,
+versions, load average); a table is printed. Usage::
 
-    .venv/bin/python bench/bench_validation.py [--smoke] [--seconds S]
+    .venv/bin/python -m bench.bench_validation [--smoke] [--seconds S]
 
 ``--smoke`` runs about a second in total (part of ``make test``).
 """
@@ -24,16 +25,13 @@ Results go to bench/results/validation-<timestamp>.json; a table is printed. Usa
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 import time
 from collections.abc import Callable
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.lib.results import Run
 from confianza.schemas.validate import (
     Rejection,
     fast_validator,
@@ -41,7 +39,6 @@ from confianza.schemas.validate import (
     validate_event,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_FAST = 200_000
 SLOW_CASE = "slow: loads + python jsonschema"
 
@@ -127,28 +124,23 @@ def main() -> None:
     results = {name: measure(call, seconds, rounds) for name, call in cases.items()}
     fast_rate = results["fast: validate_event (valid)"]["per_cpu_second"]
     report = {
-        "benchmark": "validation",
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "smoke": args.smoke,
         "event_bytes": len(raw),
         "rejection_errors": len(rejection.errors),
-        "target_fast_per_core": TARGET_FAST,
+        "fast_per_core": fast_rate,
         "fast_meets_target": fast_rate >= TARGET_FAST,
         "fast_vs_slow": round(
             fast_rate / results["slow: loads + python jsonschema"]["per_cpu_second"], 1
         ),
         "results": results,
-        "environment": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(),
-            **{lib: version(lib) for lib in ("orjson", "jsonschema-rs", "jsonschema")},
-        },
     }
-    RESULTS.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"validation-{stamp}.json"
-    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    run = Run(
+        "validation",
+        smoke=args.smoke,
+        settings={"seconds_per_case": seconds, "rounds": rounds},
+        targets={"fast_per_core": TARGET_FAST},
+        figures=report,
+    )
+    path = run.write()
 
     print(f"validation benchmark, {len(raw)}-byte event, one core ({path.name})")
     print(f"{'case':36} {'events/s/core':>14} {'us/event':>9} {'wall events/s':>14}")
