@@ -1,8 +1,9 @@
 """Detection quality: alerts on ``alerts.v1`` against the simulator's ground truth.
 
-``confianza eval --truth FILE`` calls ``evaluate``. Ground truth (written by the simulator):
-``{"campaigns": [{"id", "indicators": [{"kind", "value"}], "event_ids": [[partner, event_id],
-...], "first_event_at"}], "noise_event_ids": [[partner, event_id], ...]}``.
+``confianza eval --truth FILE`` calls ``evaluate``. Ground truth is the simulator's file
+(``confianza.producers.simulate.truth``): ``{"campaigns": [{"id", "events": [{"partner",
+"event_id"}, ...], "first_event_at", ...}], ...}``; a campaign may list its events as
+``"event_ids": [[partner, event_id], ...]`` instead (the form the streams tests build).
 
 An alert (its latest version) belongs to the campaign that contributed most of its evidence,
 matched by event uid (uids are derived from (partner, event_id), exactly as ingest does). An
@@ -66,12 +67,19 @@ def _merged_away(alert: Mapping[str, Any]) -> bool:
     )
 
 
+def _event_refs(campaign: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A campaign's (partner, event_id) pairs, from either form of the module docstring."""
+    if "events" in campaign:
+        return [(ref["partner"], ref["event_id"]) for ref in campaign["events"]]
+    return [(partner, event_id) for partner, event_id in campaign["event_ids"]]
+
+
 def evaluate(alerts: Iterable[Mapping[str, Any]], truth: Mapping[str, Any]) -> Evaluation:
     """Score the alerts against the ground truth (see the module docstring)."""
     owner: dict[str, str] = {}
     sizes: dict[str, int] = {}
     for campaign in truth["campaigns"]:
-        uids = {event_uid(p, e) for p, e in campaign["event_ids"]}
+        uids = {event_uid(p, e) for p, e in _event_refs(campaign)}
         sizes[campaign["id"]] = len(uids)
         for uid in uids:
             owner[uid] = campaign["id"]
