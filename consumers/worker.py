@@ -184,19 +184,18 @@ class DeliveryWorker:
         ledger: Ledger,
         stop: asyncio.Event,
     ) -> None:
-        loop = asyncio.get_running_loop()
-        last_commit = loop.time()
-        while not stop.is_set() and self._failure is None:
-            if self._tracker.outstanding >= self.policy.max_pending:
-                await asyncio.sleep(0.05)
-            else:
+        committer = asyncio.get_running_loop().create_task(self._commit_every(consumer))
+        try:
+            while not stop.is_set() and self._failure is None:
+                if self._tracker.outstanding >= self.policy.max_pending:
+                    await asyncio.sleep(0.05)
+                    continue
                 batch = await consumer.getmany(timeout_ms=200, max_records=500)
                 for messages in batch.values():
                     for message in messages:
                         self._handle(message, deliverer, ledger)
-            if loop.time() - last_commit >= COMMIT_INTERVAL_S:
-                await self.commit(consumer)
-                last_commit = loop.time()
+        finally:
+            committer.cancel()
         log.info("delivery worker stopping", channel=self.channel_name)
         if self._failure is None:
             await asyncio.gather(
@@ -205,6 +204,12 @@ class DeliveryWorker:
         await self.commit(consumer)
         if self._failure is not None:
             raise self._failure
+
+    async def _commit_every(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit settled offsets in the background, so a slow commit never stalls reading."""
+        while True:
+            await asyncio.sleep(COMMIT_INTERVAL_S)
+            await self.commit(consumer)
 
     def _fail(self, exc: BaseException) -> None:
         """A ledger or DLQ write failed: stop consuming; ``run`` raises it after cleaning up."""
