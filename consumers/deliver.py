@@ -1,7 +1,7 @@
 """One delivery, start to end: attempts under the policy, a ledger record each, DLQ at the end.
 
 ``Deliverer.deliver`` is called by the worker's grouping (and by replay) once per idempotency
-key. It runs attempts inside ``DeliveryPolicy.retrying()``; each attempt waits for the
+key. It runs attempts under ``DeliveryPolicy.run``; each attempt waits for the
 subscriber's lane (circuit breaker, then one of its ``max_in_flight`` send slots and the rate
 limit), goes through the channel, and has its outcome written to the ledger. When the final
 outcome is not ``delivered`` it writes a ``dead-lettered`` ledger record and a DLQ record. It
@@ -60,6 +60,23 @@ class Deliverer:
         self._policy = policy
         self._lanes: dict[str, Lane] = {}
         self.disabled: set[str] = set()
+        # labelled metric children, bound once (``labels()`` costs more than the update)
+        self._outcomes = {
+            kind: DELIVERIES.labels(channel.name, kind)
+            for kind in (
+                "delivered",
+                "retryable",
+                "permanent",
+                "disabled",
+                "dead-lettered",
+                "filtered",
+            )
+        }
+        self._send_seconds = DELIVERY_SECONDS.labels(channel.name)
+        self._e2e_seconds = E2E_DELIVERED_SECONDS.labels(channel.name)
+
+    def _count(self, outcome: str) -> None:
+        self._outcomes[outcome].inc()
 
     def lane(self, subscriber: Subscriber) -> Lane:
         lane = self._lanes.get(subscriber.id)
@@ -81,7 +98,7 @@ class Deliverer:
                 error=reason,
             )
         )
-        DELIVERIES.labels(self.channel.name, "filtered").inc()
+        self._count("filtered")
 
     async def _attempt(
         self,
@@ -105,17 +122,17 @@ class Deliverer:
                 except Exception as exc:  # a channel bug must not stop the worker
                     log.exception("channel raised", channel=name, subscriber=subscriber.id)
                     result = Outcome("retryable", error=f"internal error: {type(exc).__name__}")
-                DELIVERY_SECONDS.labels(name).observe(time.perf_counter() - started)
+                self._send_seconds.observe(time.perf_counter() - started)
             lane.breaker.record(result)
             if result.kind == "disabled":
                 self.disabled.add(subscriber.id)
                 SUBSCRIBERS_DISABLED.labels(name).inc()
                 log.warning("subscriber disabled (HTTP 410)", subscriber=subscriber.id)
-        DELIVERIES.labels(name, result.kind).inc()
+        self._count(result.kind)
         if result.kind == "delivered":
             age = newest_evidence_age(alert)
             if age is not None:
-                E2E_DELIVERED_SECONDS.labels(name).observe(age)
+                self._e2e_seconds.observe(age)
         await self._ledger.write(
             delivery_record(
                 alert=alert,
@@ -145,7 +162,7 @@ class Deliverer:
                 DELIVERY_RETRIES.labels(self.channel.name).inc()
             return await self._attempt(alert, gated, subscriber, lane, attempts, deadline)
 
-        final: Outcome = await self._policy.retrying()(attempt)
+        final = await self._policy.run(attempt)
         if final.kind != "delivered":
             reason = f"{final.kind}: {final.error or final.status_code}"
             await self._ledger.write(
@@ -160,7 +177,7 @@ class Deliverer:
                     error=reason,
                 )
             )
-            DELIVERIES.labels(self.channel.name, "dead-lettered").inc()
+            self._count("dead-lettered")
             await self._dlq.write(
                 subscriber=subscriber.id,
                 channel=self.channel.name,

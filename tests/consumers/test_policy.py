@@ -18,7 +18,7 @@ async def test_retryable_outcomes_are_retried_until_the_attempts_run_out() -> No
         calls += 1
         return Outcome("retryable", status_code=503)
 
-    assert await policy.retrying()(send) == Outcome("retryable", status_code=503)
+    assert await policy.run(send) == Outcome("retryable", status_code=503)
     assert calls == 4
 
 
@@ -29,7 +29,7 @@ async def test_success_and_permanent_stop_retrying_at_once() -> None:
     async def send() -> Outcome:
         return answers.pop(0)
 
-    assert await policy.retrying()(send) == Outcome("permanent", 400)
+    assert await policy.run(send) == Outcome("permanent", 400)
     assert answers == []
 
 
@@ -43,7 +43,7 @@ async def test_retry_after_is_the_wait_when_given() -> None:
             Outcome("retryable", 429, retry_after=0.3) if len(stamps) == 1 else Outcome("delivered")
         )
 
-    assert (await policy.retrying()(send)).kind == "delivered"
+    assert (await policy.run(send)).kind == "delivered"
     assert stamps[1] - stamps[0] >= 0.3
 
 
@@ -80,3 +80,15 @@ async def test_a_failed_probe_reopens_the_breaker() -> None:
     assert await breaker.acquire(time.monotonic() + 1)
     breaker.record(Outcome("retryable"))
     assert breaker.state == "open"
+
+
+async def test_a_first_success_needs_no_retry_loop() -> None:
+    calls = 0
+
+    async def send() -> Outcome:
+        nonlocal calls
+        calls += 1
+        return Outcome("delivered")
+
+    assert await DeliveryPolicy(max_attempts=3).run(send) == Outcome("delivered")
+    assert calls == 1
