@@ -51,6 +51,22 @@ from confianza.streams.source import new_producer  # noqa: E402
 from tests.streams.traffic import campaign_traffic, roster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+AREAS = (
+    ("/streams/", "confianza streams"),
+    ("/schemas/", "confianza schemas (validation, normalization)"),
+    ("/confianza/", "confianza core"),
+    ("/faust/", "faust"),
+    ("/mode/", "mode (faust services)"),
+    ("/aiokafka/", "aiokafka"),
+    ("/kafka/", "kafka-python"),
+    ("/asyncio/", "asyncio event loop"),
+    ("jsonschema", "jsonschema"),
+    ("tldextract", "tldextract"),
+    ("phonenumbers", "phonenumbers"),
+    ("/logging/", "logging"),
+    ("structlog", "structlog"),
+    ("orjson", "orjson"),
+)
 
 
 def histogram() -> HdrHistogram:
@@ -261,8 +277,9 @@ async def streams_phase(
     coords_expected = len(records)
 
     def done(got: list[tuple[float, Any]]) -> bool:
+        """Every record has its receipt and no alert came for 3 s (the last versions are in)."""
         receipts = sum(1 for _, r in got if r.topic.startswith("receipts."))
-        return receipts >= coords_expected
+        return receipts >= coords_expected and time.time() - got[-1][0] > 3.0
 
     collector = asyncio.create_task(
         collect(kafka, [*(receipts_topic(p) for p in names), ALERTS], done, 600)
@@ -323,6 +340,7 @@ def profile(pid: int, seconds: float, out: Path) -> dict[str, Any]:
             "--output",
             str(raw),
             "--nonblocking",
+            "--full-filenames",
         ],
         capture_output=True,
         check=False,
@@ -338,15 +356,7 @@ def profile(pid: int, seconds: float, out: Path) -> dict[str, Any]:
         total += n
         func, _, where = leaf.partition(" (")
         path = where.split(":")[0]
-        area = (
-            "confianza"
-            if "/streams/" in path or "/schemas/" in path
-            else (
-                path.split("site-packages/")[-1].split("/")[0]
-                if "site-packages" in path
-                else Path(path).name
-            )
-        )
+        area = next((name for marker, name in AREAS if marker in path), "other")
         by_file[area] += n
         by_func[f"{func} ({Path(path).name})"] += n
     top = lambda c: [{"what": k, "share": round(v / total, 3)} for k, v in c.most_common(15)]  # noqa: E731

@@ -102,10 +102,16 @@ def create_app(
         topic_partitions=partitions,
         topic_replication_factor=kafka.replication_factor,
         producer_acks=-1,
+        producer_linger_ms=5,  # batch the many small records of each hop: far fewer requests
+        producer_max_batch_size=256 * 1024,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_cleanup_interval=60.0,
         broker_commit_interval=1.0,
+        # A crashed worker's partitions wait for its session to expire before a restarted or
+        # surviving worker gets them: Faust's 60 s default stalled ingest for a minute after a
+        # kill -9 (tests/reliability). 10 s, as every other consumer of the project.
+        broker_session_timeout=10.0,
         key_serializer="raw",
         value_serializer="raw",
     )

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from confianza.producers.simulate import SimulationConfig, generate
 from confianza.schemas.validate import MAX_EVENT_BYTES, validate_document
 from confianza.streams.evaluate import evaluate, latest_versions
 from confianza.streams.ingest import event_uid
@@ -154,3 +155,27 @@ def test_two_workers_produce_the_same_alerts_as_one(broker: Broker) -> None:
     two = _run(broker, "st", "confianza-streams-tw2", workers=2)
     assert len(one) == 12
     assert one == two
+
+
+def test_simulator_traffic_meets_precision_and_recall(broker: Broker) -> None:
+    """The producers' simulator: 20 campaigns in realistic noise, with malformed, oversize
+    and duplicate records; every record gets exactly one receipt."""
+    config = SimulationConfig(
+        partners=14, rate=320.0, duration=1.0, campaigns=20, noise=0.6, seed=3, partner_prefix="sm-"
+    )
+    traffic = generate(config)
+    partners = [(p.id, p.sector) for p in config.roster()]
+    broker.add_partners(partners)
+    broker.worker("confianza-streams-tm")
+    records = list(traffic)
+    broker.send([(r.partner, r.payload) for r in records])
+    receipts = broker.wait_receipts([p for p, _ in partners], len(records))
+    _one_receipt_per_record(receipts, len(records))
+    status = Counter(r["status"] for r in receipts)
+    kinds = Counter(r.kind for r in records)
+    assert status["rejected"] == kinds["malformed"] + kinds["oversize"]
+    assert status["duplicate"] == kinds["duplicate"]
+    alerts = broker.wait_alerts_quiet("sm")
+    result = evaluate(alerts, traffic.truth.as_dict())
+    assert result.precision >= 0.95, result
+    assert result.recall >= 0.95, result
