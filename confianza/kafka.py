@@ -14,7 +14,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import AuthorizationError, KafkaTimeoutError, SaslAuthenticationFailedError
+from kafka.errors import (
+    AuthorizationError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    SaslAuthenticationFailedError,
+)
 
 from confianza.settings import KafkaSettings
 
@@ -22,40 +27,67 @@ Client = TypeVar("Client")
 BOOTSTRAP_TIMEOUT_MS = 15000
 
 
+class LoginRefused(SaslAuthenticationFailedError):
+    """The broker accepted the TCP connection but dropped it during the SASL login.
+
+    Kafka answers wrong credentials with an error and then closes the socket; when the close
+    reaches kafka-python before the answer, only "socket disconnected" is left to see.
+    """
+
+
 class _RefusedLoginRecorder(logging.Handler):
-    """Keeps the broker's answer when it refuses a login.
+    """Keeps what the bootstrap attempts of the client being built ran into.
 
     kafka-python 3 reports a refused SASL login only as a bootstrap timeout; the broker's
-    real answer travels in the log record of the failed bootstrap attempt. ``_connected``
-    raises that answer instead of the timeout, so callers see "authentication failed".
+    real answer (or the dropped connection) travels in the log records of the failed
+    bootstrap attempts. ``_connected`` raises that instead of the timeout.
     """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.last: Exception | None = None
+        self.refusal: Exception | None = None
+        self.dropped = False
+        self.unreachable = False
+
+    def reset(self) -> None:
+        self.refusal, self.dropped, self.unreachable = None, False, False
 
     def emit(self, record: logging.LogRecord) -> None:
         for arg in record.args if isinstance(record.args, tuple) else ():
             if isinstance(arg, SaslAuthenticationFailedError | AuthorizationError):
-                self.last = arg
+                self.refusal = arg
+            elif isinstance(arg, KafkaConnectionError):
+                if "disconnected" in str(arg):
+                    self.dropped = True
+                else:
+                    self.unreachable = True
 
 
-_REFUSED_LOGINS = _RefusedLoginRecorder()
+_ATTEMPTS = _RefusedLoginRecorder()
 _manager_log = logging.getLogger("kafka.net.manager")
-_manager_log.addHandler(_REFUSED_LOGINS)
+_manager_log.addHandler(_ATTEMPTS)
 _manager_log.setLevel(logging.WARNING)
 _manager_log.propagate = False
 
 
-def _connected(build: Callable[[], Client]) -> Client:
+def _connected(build: Callable[[], Client], sasl: bool) -> Client:
     """Build a client; a bootstrap timeout caused by a refused login raises the refusal."""
-    _REFUSED_LOGINS.last = None
+    _ATTEMPTS.reset()
     try:
         return build()
     except KafkaTimeoutError as exc:
-        if _REFUSED_LOGINS.last is not None:
-            raise _REFUSED_LOGINS.last from exc
+        if _ATTEMPTS.refusal is not None:
+            raise _ATTEMPTS.refusal from exc
+        if sasl and _ATTEMPTS.dropped and not _ATTEMPTS.unreachable:
+            raise LoginRefused(
+                "the broker closed the connection during the SASL login: "
+                "check the username and password"
+            ) from exc
         raise
+
+
+def _sasl(kafka: KafkaSettings) -> bool:
+    return kafka.security_protocol.startswith("SASL")
 
 
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
@@ -88,7 +120,7 @@ def producer(kafka: KafkaSettings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 5,
         "retries": 2**31 - 1,
     }
-    return _connected(lambda: KafkaProducer(**(config | overrides)))
+    return _connected(lambda: KafkaProducer(**(config | overrides)), _sasl(kafka))
 
 
 def consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> KafkaConsumer:
@@ -97,12 +129,12 @@ def consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> KafkaConsu
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
     }
-    return _connected(lambda: KafkaConsumer(*topics, **(config | overrides)))
+    return _connected(lambda: KafkaConsumer(*topics, **(config | overrides)), _sasl(kafka))
 
 
 def admin(kafka: KafkaSettings, **overrides: Any) -> KafkaAdminClient:
     """An admin client (topics, ACLs, SCRAM users, consumer-group offsets)."""
-    return _connected(lambda: KafkaAdminClient(**(client_config(kafka) | overrides)))
+    return _connected(lambda: KafkaAdminClient(**(client_config(kafka) | overrides)), _sasl(kafka))
 
 
 def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:

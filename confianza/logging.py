@@ -36,6 +36,23 @@ def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any
     return _redact(event_dict)
 
 
+class _StderrLogger:
+    """Writes each rendered line to whatever ``sys.stderr`` is at the time of the call.
+
+    structlog's PrintLogger keeps the stream it was created with; a process whose stderr is
+    swapped (pytest's capture, a daemonizing wrapper) would then write to a closed file.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Route structlog and stdlib logging to stderr in the chosen format."""
     renderer: Any = (
@@ -54,7 +71,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(level_no, logging.WARNING), stream=sys.stderr, force=True)
