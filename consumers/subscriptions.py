@@ -204,9 +204,13 @@ def _target_problem(channel: str, target: str | list[str]) -> str | None:
     """Why a target cannot be used by its channel, or None."""
     if channel in ("webhook", "chat"):
         assert isinstance(target, str)
-        match = re.match(r"^(https?)://([^/?#@\s]+)", target)
+        match = re.match(r"^(https?)://([^/?#@\s]+)(?:[/?#]|$)", target)
         if match is None:
-            return f"target {target!r} is not an http(s) URL; only http:// and https:// are sent to"
+            shown = re.sub(r"//[^/?#]*@", "//***@", target)  # never echo a password
+            return (
+                f"target {shown!r} is not an http(s) URL without credentials; only http:// and "
+                "https:// are sent to, and a password belongs in a secret, not in the URL"
+            )
     elif channel == "syslog":
         assert isinstance(target, str)
         match = _SYSLOG_TARGET.match(target)
