@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_pipeline.py [--events 20000] [--smoke] [--profile]
 
-Starts a local broker (the real one from the harness), provisions a roster, then:
+Starts a local broker (the real one from the harness), provisions the simulator's 14
+partners, and drives the simulator's traffic (cross-sector campaigns in noise):
 
 1. pass-through: the same event bytes through a minimal aiokafka consume -> produce loop
    (one process, ``acks=all``, idempotent) — the ceiling any Python stage could reach here;
@@ -43,12 +44,12 @@ sys.path.insert(0, str(ROOT))
 from confianza.dev.kafka import Cluster, free_port  # noqa: E402
 from confianza.kafka import admin, aiokafka_kwargs  # noqa: E402
 from confianza.kafka import consumer as sync_consumer  # noqa: E402
+from confianza.producers.simulate import SimulationConfig, generate  # noqa: E402
 from confianza.provision import add_partner, add_service, apply_topics  # noqa: E402
 from confianza.schemas.topics import ALERTS, ingest_topic, receipts_topic  # noqa: E402
 from confianza.settings import KafkaSettings  # noqa: E402
 from confianza.streams.ingest import event_uid  # noqa: E402
 from confianza.streams.source import new_producer  # noqa: E402
-from tests.streams.traffic import campaign_traffic, roster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 AREAS = (
@@ -83,13 +84,26 @@ def summary(h: HdrHistogram) -> dict[str, float]:
     }
 
 
+SECTORS: dict[str, str] = {}
+
+
 def traffic(prefix: str, events: int) -> list[tuple[str, bytes, str]]:
-    """``(partner, bytes, uid)``: campaigns of 3-5 reports plus as many noise events."""
-    campaigns = max(1, events // 8)
-    sent, _ = campaign_traffic(
-        prefix, campaigns=campaigns, noise=max(0, events - campaigns * 4), seed=5
+    """``(partner, bytes, uid)`` from the producers' simulator: one campaign per 40 events in
+    60 % noise, valid events only (rejects are measured by the tests, not here)."""
+    config = SimulationConfig(
+        partners=14,
+        rate=float(events),
+        duration=1.0,
+        campaigns=max(1, events // 40),
+        noise=0.6,
+        malformed=0.0,
+        oversize=0.0,
+        duplicates=0.0,
+        seed=5,
+        partner_prefix=f"{prefix}-",
     )
-    return [(p, orjson.dumps(e), event_uid(p, e["event_id"])) for p, e in sent[:events]]
+    SECTORS.update({p.id: p.sector for p in config.roster()})
+    return [(r.partner, r.payload, event_uid(r.partner, r.event_id)) for r in generate(config)]
 
 
 async def produce(
@@ -362,7 +376,7 @@ def profile(pid: int, seconds: float, out: Path) -> dict[str, Any]:
     top = lambda c: [{"what": k, "share": round(v / total, 3)} for k, v in c.most_common(15)]  # noqa: E731
     return {
         "samples": total,
-        "raw": str(raw.relative_to(ROOT)),
+        "raw": str(raw),
         "by_area": top(by_file),
         "by_function": top(by_func),
     }
@@ -379,7 +393,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         svc = add_service(kafka, "streams")
         prefix = "bench"
         partners = {}
-        for partner, sector in roster(prefix):
+        traffic(prefix, 10)  # learns the roster's sectors
+        for partner, sector in sorted(SECTORS.items()):
             creds = add_partner(kafka, partner, sector)
             partners[partner] = kafka.with_credentials(creds.username, creds.password)
         time.sleep(2.0)  # SCRAM users and ACLs reach the broker with a short delay
@@ -409,7 +424,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 profile,
                 worker.pid,
                 args.profile_seconds,
-                RESULTS / f"profile-{int(time.time())}",
+                Path(tempfile.gettempdir()) / f"confianza-profile-{int(time.time())}",
             )
         full = await streams_phase(kafka, _partners_for(kafka, records, partners), records, None)
         if args.profile:
@@ -454,7 +469,7 @@ def _partners_for(
     out = {}
     for partner in {p for p, _, _ in records}:
         if partner not in known:
-            sector = dict(roster(partner.split("-")[0]))[partner]
+            sector = SECTORS[partner]
             creds = add_partner(kafka, partner, sector)
             known[partner] = kafka.with_credentials(creds.username, creds.password)
             time.sleep(1.0)
