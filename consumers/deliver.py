@@ -74,6 +74,9 @@ class Deliverer:
         }
         self._send_seconds = DELIVERY_SECONDS.labels(channel.name)
         self._e2e_seconds = E2E_DELIVERED_SECONDS.labels(channel.name)
+        # rare events get a series at 0 from the start, so dashboards show 0, not "no data"
+        self._retries = DELIVERY_RETRIES.labels(channel.name)
+        self._disabled = SUBSCRIBERS_DISABLED.labels(channel.name)
 
     def _count(self, outcome: str) -> None:
         self._outcomes[outcome].inc()
@@ -126,7 +129,7 @@ class Deliverer:
             lane.breaker.record(result)
             if result.kind == "disabled":
                 self.disabled.add(subscriber.id)
-                SUBSCRIBERS_DISABLED.labels(name).inc()
+                self._disabled.inc()
                 log.warning("subscriber disabled (HTTP 410)", subscriber=subscriber.id)
         self._count(result.kind)
         if result.kind == "delivered":
@@ -159,7 +162,7 @@ class Deliverer:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
-                DELIVERY_RETRIES.labels(self.channel.name).inc()
+                self._retries.inc()
             return await self._attempt(alert, gated, subscriber, lane, attempts, deadline)
 
         final = await self._policy.run(attempt)

@@ -25,6 +25,18 @@ from typing import Any
 from confianza.metrics import STATE_EVICTIONS
 from confianza.streams.score import DAY_S, Correlation
 
+# Every eviction kind has a series from the start (0 until a cap or TTL bites).
+_EVICTED = {
+    kind: STATE_EVICTIONS.labels(kind=kind)
+    for kind in (
+        "merge-refused",
+        "evidence-cap",
+        "indicator-cap",
+        "campaigns-per-indicator",
+        "campaign-idle",
+    )
+}
+
 CAMPAIGN_NAMESPACE = uuid.UUID("0d5c2f7e-2a8b-4f44-b8f3-8d2f6c3e9a11")
 RECENT_UIDS = 64
 EVIDENCE_FIELDS = (
@@ -187,7 +199,7 @@ class CampaignGraph:
             state = states[other]
             combined = len(survivor["indicators"]) + len(state["indicators"])
             if combined > self.limits.max_indicators_per_campaign:
-                STATE_EVICTIONS.labels(kind="merge-refused").inc()
+                _EVICTED["merge-refused"].inc()
                 continue
             survivor["indicators"] = {**survivor["indicators"]}
             for key, ind in state["indicators"].items():
@@ -228,7 +240,7 @@ class CampaignGraph:
         if len(campaign["evidence"]) < self.limits.max_evidence_per_campaign:
             campaign["evidence"] = {**campaign["evidence"], uid: dict(ev)}
         else:
-            STATE_EVICTIONS.labels(kind="evidence-cap").inc()
+            _EVICTED["evidence-cap"].inc()
             campaign["overflow_events"] += 1
             campaign["recent_overflow"] = [*campaign["recent_overflow"], uid][-RECENT_UIDS:]
 
@@ -253,7 +265,7 @@ class CampaignGraph:
         ind = indicators.get(key)
         if ind is None:
             if len(indicators) >= self.limits.max_indicators_per_campaign:
-                STATE_EVICTIONS.labels(kind="indicator-cap").inc()
+                _EVICTED["indicator-cap"].inc()
                 campaign["overflow_indicators"] += 1
                 return None
             ind = {"kind": kind, "value": value, "listed": listed, "event_uids": [], "stats": None}
@@ -284,7 +296,7 @@ class CampaignGraph:
         if cid in ids:
             return
         if len(ids) >= self.limits.max_campaigns_per_indicator:
-            STATE_EVICTIONS.labels(kind="campaigns-per-indicator").inc()
+            _EVICTED["campaigns-per-indicator"].inc()
             return
         self.index[key] = [*ids, cid]
 
@@ -301,5 +313,5 @@ class CampaignGraph:
                 elif key in self.index:
                     del self.index[key]
             del self.campaigns[cid]
-            STATE_EVICTIONS.labels(kind="campaign-idle").inc()
+            _EVICTED["campaign-idle"].inc()
         return idle

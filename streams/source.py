@@ -33,6 +33,7 @@ from confianza.metrics import (
     INDICATORS_INVALID,
     STAGE_SECONDS,
 )
+from confianza.schemas.taxonomy import INDICATOR_KINDS
 from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
 from confianza.settings import KafkaSettings
 from confianza.streams.ingest import Candidate, Record, Rejected, admit
@@ -77,6 +78,7 @@ class IngestLoop:
         self.batch_size = batch_size
         self.metadata_max_age_ms = metadata_max_age_ms
         self.assigned = asyncio.Event()
+        self._partners_seen: set[str] = set()
 
     async def run(self) -> None:
         """Consume until cancelled; the registry must be running."""
@@ -141,6 +143,10 @@ class IngestLoop:
         self, producer: AIOKafkaProducer, record: Record, outcome: Candidate | Rejected
     ) -> list[Awaitable[Any]]:
         partner = outcome.partner
+        if partner not in self._partners_seen:
+            self._partners_seen.add(partner)
+            for kind in INDICATOR_KINDS:  # a series at 0 per kind, so dashboards show 0
+                INDICATORS_INVALID.labels(partner=partner, kind=kind)
         EVENTS_RECEIVED.labels(partner=partner).inc()
         if isinstance(outcome, Rejected):
             EVENTS_REJECTED.labels(partner=partner, reason=outcome.reason).inc()
