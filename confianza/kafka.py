@@ -150,8 +150,14 @@ def aiokafka_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
         config["sasl_plain_password"] = (
             kafka.password.get_secret_value() if kafka.password else None
         )
-    if kafka.security_protocol.endswith("SSL"):
-        config["ssl_context"] = ssl.create_default_context(
-            cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
-        )
+    context = ssl_context(kafka)
+    if context is not None:
+        config["ssl_context"] = context
     return config
+
+
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    """The TLS context of the asyncio clients (aiokafka, Faust): None without TLS."""
+    if not kafka.security_protocol.endswith("SSL"):
+        return None
+    return ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)

@@ -8,8 +8,9 @@ Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
 2. events agent: dedupe table (uid -> first record, windows expire after the TTL) -> accepted
    or duplicate receipt, ``incidents.v1``, sightings to ``confianza-streams-sightings`` keyed
    by canonical indicator key;
-3. indicators agent: windowed per-indicator statistics -> sightings with statistics to the
-   single-partition ``confianza-streams-campaign`` topic;
+3. indicators agent: windowed per-indicator statistics; each event's primary sighting (which
+   carries all its indicators) goes on to the single-partition ``confianza-streams-campaign``
+   topic;
 4. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
    ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
 
@@ -30,7 +31,7 @@ import orjson
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka import TopicPartition
 
-from confianza.kafka import admin, consumer
+from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
@@ -86,13 +87,17 @@ def create_app(
     """
     if not app_id.startswith(APP_ID):
         raise ValueError(f"app id {app_id!r} must start with {APP_ID!r} (the ACL prefix)")
-    credentials = None
+    credentials: Any = None
+    context = ssl_context(kafka)
     if kafka.security_protocol.startswith("SASL"):
         credentials = faust.SASLCredentials(
             username=kafka.username,
             password=kafka.password.get_secret_value() if kafka.password else None,
             mechanism=kafka.sasl_mechanism,
+            ssl_context=context,
         )
+    elif context is not None:
+        credentials = faust.SSLCredentials(context)
     app = StreamsApp(
         app_id,
         broker=[f"kafka://{s}" for s in kafka.bootstrap_servers.split(",")],
@@ -213,13 +218,20 @@ def create_app(
             counted = correlate.count_sighting(windows.current() or None, sighting)
             if counted is not None:
                 indicator_table[sighting["key"]] = counted
-            recent = [counted or windows.current()] + [
-                windows.delta(i * window.total_seconds()) for i in range(1, corr.indicator_windows)
-            ]
-            sighting["stats"] = correlate.summarize(recent)
-            await app.producer.send(
-                campaign_name, event.key, orjson.dumps(sighting), None, sighting["seen_at"], None
-            )
+            if sighting["primary"]:  # the one sighting of the event the campaign stage needs
+                recent = [counted or windows.current()] + [
+                    windows.delta(i * window.total_seconds())
+                    for i in range(1, corr.indicator_windows)
+                ]
+                sighting["stats"] = correlate.summarize(recent)
+                await app.producer.send(
+                    campaign_name,
+                    event.key,
+                    orjson.dumps(sighting),
+                    None,
+                    sighting["seen_at"],
+                    None,
+                )
             STAGE_SECONDS.labels(stage="correlate").observe(time.perf_counter() - started)
 
     async def emit_alert(alert: dict[str, Any]) -> tuple[int, int]:

@@ -463,11 +463,6 @@ def test_production_changes_what_it_should_and_nothing_else() -> None:
     assert one(production, "ScaledObject", "confianza-streams")["spec"]["minReplicaCount"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streams/app.py builds faust.SASLCredentials without an ssl_context, so the Faust "
-    "half of the streams worker speaks SASL_PLAINTEXT to the TLS listener (SASL_SSL ignored)",
-)
 def test_the_streams_app_honours_sasl_ssl() -> None:
     from faust.types.auth import AuthProtocol
 
