@@ -165,16 +165,17 @@ class CampaignGraph:
         return list(sighting["link_keys"]) or [f"event:{sighting['uid']}"]
 
     def add(self, sighting: Mapping[str, Any]) -> Update:
-        """Join the sighting's event into its campaign (creating or merging campaigns)."""
+        """Join an event into its campaign (creating or merging campaigns).
+
+        ``sighting`` is the event's primary sighting (see ``normalize.sightings``): it carries
+        every indicator of the event, so one message joins the whole event.
+        """
         uid = sighting["uid"]
         keys = self._lookup_keys(sighting)
         candidates = [c for c in self._campaigns_of(keys) if c in self.campaigns]
         for cid in candidates:
-            campaign = dict(self.campaigns[cid])
-            if _has_event(campaign, uid):
-                self._note_indicator(campaign, sighting)
-                self.campaigns[cid] = campaign
-                return Update(cid, new_event=False)
+            if _has_event(self.campaigns[cid], uid):
+                return Update(cid, new_event=False)  # delivered again: already joined
         if not candidates:
             cid = campaign_id_for(uid)
             campaign = _new_campaign(cid, sighting["seen_at"])
@@ -187,7 +188,6 @@ class CampaignGraph:
         self._add_event(campaign, sighting)
         for key in keys:
             self._link(key, cid, campaign)
-        self._note_indicator(campaign, sighting)
         self.campaigns[cid] = campaign
         return Update(cid, new_event=True, absorbed=absorbed)
 
@@ -248,9 +248,12 @@ class CampaignGraph:
         self._put_evidence(campaign, sighting["uid"], {f: sighting[f] for f in EVIDENCE_FIELDS})
         campaign["first_seen"] = min(campaign["first_seen"], sighting["seen_at"])
         campaign["last_seen"] = max(campaign["last_seen"], sighting["seen_at"])
-        for key in sighting["link_keys"]:
-            kind, _, value = key.partition(":")
-            self._indicator(campaign, key, kind, value, None, sighting["uid"])
+        for ind in sighting["indicators"]:
+            entry = self._indicator(
+                campaign, ind["key"], ind["kind"], ind["value"], ind["listed"], sighting["uid"]
+            )
+            if entry is not None and ind["key"] == sighting["key"]:
+                entry["stats"] = sighting.get("stats")
 
     def _indicator(
         self,
@@ -275,19 +278,6 @@ class CampaignGraph:
             ind = {**ind, "event_uids": [*ind["event_uids"], uid]}
         campaign["indicators"] = {**indicators, key: ind}
         return ind
-
-    def _note_indicator(self, campaign: dict[str, Any], sighting: Mapping[str, Any]) -> None:
-        ind = self._indicator(
-            campaign,
-            sighting["key"],
-            sighting["kind"],
-            sighting["value"],
-            sighting["listed"],
-            sighting["uid"],
-        )
-        if ind is not None:
-            ind["value"] = sighting["value"]
-            ind["stats"] = sighting.get("stats")
 
     def _link(self, key: str, cid: str, campaign: Mapping[str, Any]) -> None:
         if not key.startswith("event:") and key not in campaign["indicators"]:

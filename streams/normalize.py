@@ -102,8 +102,9 @@ def sightings(
 ) -> list[tuple[str, dict[str, Any]]]:
     """One ``(indicator key, sighting)`` per indicator of a normalized incident.
 
-    Every sighting carries the event summary and all of the event's link keys, so the campaign
-    stage can join the whole event on whichever sighting reaches it first.
+    Every sighting updates its indicator's statistics; only the *primary* one (the first
+    indicator's) goes on to the campaign stage, carrying the event summary, its link keys and
+    every indicator, so the campaign stage handles one message per event.
     """
     event = incident["event"]
     summary = {
@@ -120,18 +121,22 @@ def sightings(
         "seen_at": seen_at,
     }
     link_keys = [a["key"] for a in annotated if a["links"]]
-    return [
-        (
-            a["key"],
-            {
-                **summary,
-                "key": a["key"],
-                "kind": a["kind"],
-                "value": a["value"],
-                "listed": a["listed"],
-                "link_keys": link_keys,
-                "n": len(annotated),
-            },
-        )
+    everything = [
+        {"key": a["key"], "kind": a["kind"], "value": a["value"], "listed": a["listed"]}
         for a in annotated
     ]
+    out = []
+    for i, a in enumerate(annotated):
+        sighting = {
+            **summary,
+            "key": a["key"],
+            "kind": a["kind"],
+            "value": a["value"],
+            "listed": a["listed"],
+            "link_keys": link_keys,
+            "primary": i == 0,
+        }
+        if i == 0:
+            sighting["indicators"] = everything
+        out.append((a["key"], sighting))
+    return out
