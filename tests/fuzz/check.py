@@ -36,7 +36,8 @@ RECORD_TIME_MS = 1_767_000_000_000
 class PureStreams:
     """One worker's stages over dicts; ``feed`` checks the promises of the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, sectors: dict[str, str] | None = None) -> None:
+        self.sectors = sectors or {PARTNER: "banking"}
         self.cfg = load_scoring()
         self.lists = normalize.WarningLists.from_config(self.cfg)
         self.alerts: list[dict[str, Any]] = []
@@ -55,20 +56,20 @@ class PureStreams:
     def close(self) -> None:
         self.loop.close()
 
-    def feed(self, raw: bytes) -> Candidate | Rejected:
-        """Admit one record as partner ``fuzzbank`` and run it through every stage."""
+    def feed(self, raw: bytes, partner: str = PARTNER) -> Candidate | Rejected:
+        """Admit one record written by ``partner`` and run it through every stage."""
         self.offset += 1
-        record = Record(f"ingest.{PARTNER}.v1", 0, self.offset, RECORD_TIME_MS, raw)
-        outcome = admit(record, {PARTNER: "banking"}.get)
+        record = Record(f"ingest.{partner}.v1", 0, self.offset, RECORD_TIME_MS, raw)
+        outcome = admit(record, self.sectors.get)
         if isinstance(outcome, Rejected):
-            check_rejected(raw, outcome)
+            check_rejected(raw, outcome, partner)
         else:
-            self._accepted(outcome)
+            self._accepted(outcome, partner)
         return outcome
 
-    def _accepted(self, outcome: Candidate) -> None:
+    def _accepted(self, outcome: Candidate, partner: str) -> None:
         doc = orjson.loads(orjson.dumps(outcome.doc))  # as it travels on the events topic
-        assert doc["reporter"] == PARTNER
+        assert doc["reporter"] == partner
         decision = dedupe.decide(doc, None)
         assert validate_document("receipt", decision.receipt) == ()
         assert decision.incident is not None
@@ -86,16 +87,16 @@ class PureStreams:
             self.loop.run_until_complete(self.stage.on_sighting(wire))
 
 
-def check_rejected(raw: bytes, outcome: Rejected) -> None:
+def check_rejected(raw: bytes, outcome: Rejected, partner: str = PARTNER) -> None:
     """A rejection is answered to its writer and kept, byte for byte, for operations."""
     assert outcome.reason in REASONS, outcome.reason
-    assert outcome.partner == PARTNER
+    assert outcome.partner == partner
     receipt, letter = outcome.receipt, outcome.dlq
     assert validate_document("receipt", receipt) == (), validate_document("receipt", receipt)
     assert validate_document("dlq-ingest", letter) == (), validate_document("dlq-ingest", letter)
     assert receipt["status"] == "rejected"
     assert receipt["errors"]
-    assert receipt["partner"] == letter["partner"] == PARTNER
+    assert receipt["partner"] == letter["partner"] == partner
     assert base64.b64decode(letter["raw_b64"]) == raw
     orjson.dumps(receipt)
     orjson.dumps(letter)
