@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from confianza import provision
 from confianza.dev.kafka import Cluster
@@ -101,9 +101,28 @@ class LagProbe:
     def __init__(self, settings: KafkaSettings) -> None:
         self._admin = admin(settings)
 
-    def lag(self, groups: Iterable[str]) -> int:
-        """Records the ``groups`` have not committed yet, over every topic they consume."""
-        return sum(measure_lag(self._admin, groups).values())
+    def lag(self, groups: Iterable[str]) -> int | None:
+        """Records the ``groups`` have not committed yet, over every topic they consume;
+        None while the broker cannot say (a group coordinator still being elected)."""
+        try:
+            return sum(measure_lag(self._admin, groups).values())
+        except KafkaError:
+            return None
+
+    def detail(self, groups: Iterable[str]) -> dict[str, int]:
+        """Lag per ``"<group> <topic>"`` (for a report of what did not drain)."""
+        try:
+            return {f"{g} {t}": n for (g, t), n in measure_lag(self._admin, groups).items() if n}
+        except KafkaError as exc:
+            return {"error": str(exc)}  # type: ignore[dict-item]
+
+    def stable_members(self, group: str) -> int:
+        """Members of ``group`` once it is stable (0 while it is rebalancing or unknown)."""
+        try:
+            found = self._admin.describe_groups([group]).get(group) or {}
+        except KafkaError:
+            return 0
+        return len(found.get("members", ())) if found.get("group_state") == "Stable" else 0
 
     def close(self) -> None:
         self._admin.close()

@@ -13,8 +13,9 @@ the time a record was *due* (its schedule), so queueing in front of a saturated 
   backlog was gone within ``grace`` of the last record's due time.
 - ``burst``: send ``records`` as fast as the generator can to a target that is already running;
   the rate from the first due time to the last output is the saturation throughput.
-- ``backlog``: fill the source first, then start ``processes`` relays and time their drain
-  (for the relay, which is faster than one generator can feed).
+- ``backlog``: start ``processes`` relays held back, fill the source, release them together
+  once their group is stable and time the drain (for the relay, which is faster than one
+  generator can feed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.lib.collect import Collector
+from bench.lib.collect import Collector, Handler
 from bench.lib.latency import Latency
 from bench.lib.load import OpenLoop
 from bench.lib.procs import cpu_seconds
@@ -34,6 +35,7 @@ from bench.lib.traffic import Schedule
 
 KEEP_UP = 0.95
 SAMPLE_S = 1.0
+GENERATOR_SLACK_MS = 100.0  # a step whose generator was later than this (p99) was under-offered
 
 
 @dataclass
@@ -105,14 +107,27 @@ def _wait_settled(
 
 
 def step(
-    session: Session, target: Target, rate: float, seconds: float, grace: float
+    session: Session,
+    target: Target,
+    rate: float,
+    seconds: float,
+    grace: float,
+    observe: Callable[[Schedule], dict[str, Handler]] | None = None,
 ) -> dict[str, Any]:
-    """One open-loop step at ``rate`` records/s (see the module docstring)."""
+    """One open-loop step at ``rate`` records/s (see the module docstring).
+
+    ``observe(schedule)`` may name more topics to read during the step, with their handlers
+    (the latency benchmark follows ``alerts.v1`` this way)."""
     schedule = session.schedule(rate, seconds, topic=target.source)
     matcher = Matcher(schedule)
+    observers = observe(schedule) if observe else {}
     lags: list[tuple[float, int]] = []
     pids = target.pids() | session_broker(session)
-    with Collector(session.kafka.admin, target.outputs, matcher.handle):
+
+    def handle(topic: str, key: bytes | None, value: bytes | None, arrived: float) -> None:
+        (observers.get(topic) or matcher.handle)(topic, key, value, arrived)
+
+    with Collector(session.kafka.admin, [*target.outputs, *observers], handle):
         cpu_before = _cpu(pids)
         generator = OpenLoop(session.kafka.admin, schedule.items).start(schedule.start)
         end = schedule.start + seconds
@@ -139,9 +154,10 @@ def step(
         "achieved_per_s": round(achieved, 1),
         "sustained": sustained,
         "drained_after_s": None if settled is None else round(settled - end, 2),
-        "latency_ms": matcher.latency.summary(),
+        "latency_ms": matcher.latency.report(),
         "lag_samples": lags,
         "generator": sent,
+        "generator_kept_up": sent["send_lag_ms"]["p99"] <= GENERATOR_SLACK_MS,
         **_cpu_report(cpu_before, cpu_after, len(schedule)),
     }
 
@@ -156,10 +172,14 @@ def burst(session: Session, target: Target, records: int) -> dict[str, Any]:
         cpu_before = _cpu(pids)
         began = time.time()
         sent = OpenLoop(session.kafka.admin, items).start(began).result(timeout=600)
-        done = _wait_settled(session, target, matcher, len(items), began + 1800)
+        done = _wait_settled(session, target, matcher, len(items), began + 120 + records / 50)
         cpu_after = _cpu(pids)
     if done is None or not matcher.arrivals:
-        raise RuntimeError(f"{target.name}: the burst of {records} records did not drain")
+        assert session.lag_probe is not None
+        raise RuntimeError(
+            f"{target.name}: the burst of {records} records did not drain: "
+            f"{len(matcher.arrivals)} outputs, lag {session.lag_probe.detail(target.groups)}"
+        )
     last_output = max(matcher.arrivals)
     return {
         "records": len(items),
@@ -171,30 +191,33 @@ def burst(session: Session, target: Target, records: int) -> dict[str, Any]:
 
 
 def backlog(session: Session, processes: int, records: int) -> dict[str, Any]:
-    """Drain rate of ``processes`` pass-through relays started on a full source topic."""
+    """Drain rate of ``processes`` pass-through relays released together on a full topic."""
     source, sink = session.passthrough()
     group = f"bench-relay-{source.split('.')[2]}"
+    go = session.workdir / f"go-{group}"
+    relays = [
+        session.workers.relay(f"relay-{source}-{n}", source, sink, group, go)
+        for n in range(processes)
+    ]
     schedule = session.schedule(records / 2.0, 2.0, topic=source)
     items = [(0.0, topic, key, value) for _, topic, key, value in schedule.items]
     OpenLoop(session.kafka.admin, items).start(time.time()).result(timeout=600)
+    assert session.lag_probe is not None
+    deadline = time.time() + 120
+    while session.lag_probe.stable_members(group) < processes:
+        if time.time() > deadline or any(not r.alive() for r in relays):
+            raise RuntimeError(f"{processes} relays did not join; see {session.workdir}/logs")
+        time.sleep(0.2)
     matcher = Matcher(schedule)
     target = Target("passthrough", source, [sink], [group], dict)
+    pids = {f"relay-{n}": r.process.pid for n, r in enumerate(relays)} | session_broker(session)
     with Collector(session.kafka.admin, [sink], matcher.handle):
-        relays = [
-            session.workers.relay(f"relay-{source}-{n}", source, sink, group)
-            for n in range(processes)
-        ]
-        pids = {f"relay-{n}": r.process.pid for n, r in enumerate(relays)}
-        pids |= session_broker(session)
-        while not matcher.arrivals:  # CPU from the first output on: startup is not relaying
-            if any(not r.alive() for r in relays):
-                raise RuntimeError(f"a relay exited; see {session.workers.supervisor.log_dir}")
-            time.sleep(0.05)
         cpu_before = _cpu(pids)
+        go.touch()
         done = _wait_settled(session, target, matcher, len(items), time.time() + 600)
         cpu_after = _cpu(pids)
-        for relay in relays:
-            session.workers.stop(relay)
+    for relay in relays:
+        session.workers.stop(relay)
     if done is None:
         raise RuntimeError(f"{processes} relay(s) did not drain {records} records")
     first, last = min(matcher.arrivals), max(matcher.arrivals)

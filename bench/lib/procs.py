@@ -87,11 +87,15 @@ class Workers:
             | env,
         )
 
-    def relay(self, name: str, source: str, target: str, group: str) -> Child:
-        """The pass-through relay (``bench.lib.relay``) from ``source`` to ``target``."""
+    def relay(
+        self, name: str, source: str, target: str, group: str, go: Path | None = None
+    ) -> Child:
+        """The pass-through relay (``bench.lib.relay``) from ``source`` to ``target``; it
+        starts relaying once ``go`` exists, when given."""
+        extra = [str(go)] if go is not None else []
         return self.supervisor.start(
             name,
-            [sys.executable, "-m", "bench.lib.relay", source, target, group],
+            [sys.executable, "-m", "bench.lib.relay", source, target, group, *extra],
             self.kafka.admin_env(),
         )
 

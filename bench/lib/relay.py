@@ -1,12 +1,14 @@
 """The pass-through relay: what the broker and the Python Kafka clients alone can do.
 
-``python -m bench.lib.relay SOURCE TARGET GROUP`` consumes ``SOURCE`` and produces every record
+``python -m bench.lib.relay SOURCE TARGET GROUP [GO]`` consumes ``SOURCE`` and produces every record
 unchanged (key, value, timestamp) to ``TARGET``, with the streams ingest loop's client settings
 and batch cycle: an aiokafka consumer in group ``GROUP`` reading batches of up to 1,000
 records, the streams producer (``new_producer``: idempotent, ``acks=all``, linger 2 ms), one
 wait for the broker's acknowledgements per batch, then a commit. No parsing, no validation, no
-state: the pipeline's figures are reported as a ratio to this process's. Runs until SIGTERM;
-the connection comes from ``CONFIANZA_KAFKA__*``.
+state: the pipeline's figures are reported as a ratio to this process's. With ``GO`` (a file
+path) it joins the group but reads nothing until that file exists, so several relays can be
+started on a full topic and released together. Runs until SIGTERM; the connection comes from
+``CONFIANZA_KAFKA__*``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
@@ -24,8 +27,10 @@ from confianza.streams.source import new_producer
 BATCH = 1000
 
 
-async def relay(kafka: KafkaSettings, source: str, target: str, group: str) -> None:
-    """Copy ``source`` to ``target`` until cancelled."""
+async def relay(
+    kafka: KafkaSettings, source: str, target: str, group: str, go: Path | None = None
+) -> None:
+    """Copy ``source`` to ``target`` until cancelled (from the moment ``go`` exists)."""
     consumer = AIOKafkaConsumer(
         source,
         group_id=group,
@@ -38,6 +43,8 @@ async def relay(kafka: KafkaSettings, source: str, target: str, group: str) -> N
     await producer.start()
     await consumer.start()
     try:
+        while go is not None and not go.exists():
+            await asyncio.sleep(0.02)
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
             if not batches:
@@ -56,8 +63,9 @@ async def relay(kafka: KafkaSettings, source: str, target: str, group: str) -> N
 
 def main() -> None:
     source, target, group = sys.argv[1:4]
+    go = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     loop = asyncio.new_event_loop()
-    task = loop.create_task(relay(get_settings().kafka, source, target, group))
+    task = loop.create_task(relay(get_settings().kafka, source, target, group, go))
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         loop.run_until_complete(task)

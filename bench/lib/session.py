@@ -17,10 +17,11 @@ from pathlib import Path
 
 from bench.lib.kafka import BenchKafka, LagProbe
 from bench.lib.procs import Workers
-from bench.lib.traffic import Schedule, roster, simulated
+from bench.lib.traffic import Schedule, replayed, roster, simulated
 
 LEAD_S = 1.5  # the first record is due this long after planning (time to start the generator)
 PASS_PARTITIONS = 6  # partitions of the relay's topics: those of the streams internal topics
+POOL_RATE, POOL_SECONDS = 5000.0, 10.0  # the records the pass-through replays
 
 
 class Session:
@@ -34,6 +35,7 @@ class Session:
         self.lag_probe: LagProbe | None = None
         self._seed = 1000
         self._pairs = 0
+        self._pool: Schedule | None = None
 
     def __enter__(self) -> Session:
         self.kafka.start(roster())
@@ -50,14 +52,21 @@ class Session:
             if not self.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def lag(self, groups: list[str]) -> int:
+    def lag(self, groups: list[str]) -> int | None:
         assert self.lag_probe is not None
         return self.lag_probe.lag(groups)
 
     def schedule(self, rate: float, seconds: float, topic: str | None = None) -> Schedule:
-        """Fresh simulated traffic, due from ``LEAD_S`` after the planning is done."""
+        """Traffic due from ``LEAD_S`` after the planning is done: fresh simulated events for
+        the partner topics, or the session's pool of simulated records replayed to ``topic``."""
         self._seed += 1
-        planned = simulated(rate, seconds, seed=self._seed, start=time.time(), topic=topic)
+        if topic is not None:
+            if self._pool is None:
+                self._pool = simulated(POOL_RATE, POOL_SECONDS, seed=1, start=time.time())
+            return replayed(
+                self._pool, rate, seconds, seed=self._seed, start=time.time() + LEAD_S, topic=topic
+            )
+        planned = simulated(rate, seconds, seed=self._seed, start=time.time())
         shift = time.time() + LEAD_S - planned.start
         planned.start += shift
         return planned

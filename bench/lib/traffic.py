@@ -8,10 +8,16 @@ simulator's own send time (random arrivals, not a metronome) and the key is the 
 the SDK sends it. The schedule also indexes the sends by event id and by event uid, so the
 collector can tell, for a receipt or an alert, when the event behind it was due to be sent.
 Campaigns are sized to about ``EVENTS_PER_CAMPAIGN`` events each.
+
+``replayed(pool, rate, duration, ...)`` sends the records of an earlier schedule again, cycling
+through them at random times: the pass-through relay does not care whether an event is new, and
+planning hundreds of thousands of fresh events for each of its steps would take longer than
+the steps themselves.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +46,7 @@ class Schedule:
     sends: dict[bytes, list[float]] = field(default_factory=lambda: defaultdict(list))
     uids: dict[str, float] = field(default_factory=dict)
     indicators: int = 0
+    distinct_indicators: int = 0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -67,6 +74,7 @@ def simulated(
     )
     traffic = generate(config)
     schedule = Schedule(start=traffic.start.timestamp())
+    distinct: set[tuple[str, str]] = set()
     for record in traffic:
         key = (record.event_id or "").encode()
         schedule.items.append(
@@ -77,4 +85,21 @@ def simulated(
         if record.event is not None:
             schedule.uids.setdefault(event_uid(record.partner, record.event_id), record.at)
             schedule.indicators += len(record.event["indicators"])
+            distinct.update((i["kind"], i["value"]) for i in record.event["indicators"])
+    schedule.distinct_indicators = len(distinct)
+    return schedule
+
+
+def replayed(
+    pool: Schedule, rate: float, duration: float, *, seed: int, start: float, topic: str
+) -> Schedule:
+    """``rate * duration`` records of ``pool`` (cycled) at uniformly random times, to ``topic``."""
+    rng = random.Random(seed)
+    total = max(1, round(rate * duration))
+    schedule = Schedule(start=start)
+    for n, offset in enumerate(sorted(rng.uniform(0, duration) for _ in range(total))):
+        _, _, key, value = pool.items[n % len(pool.items)]
+        schedule.items.append((offset, topic, key, value))
+        schedule.sends[key].append(offset)
+    schedule.kinds["replayed"] = total
     return schedule

@@ -1,0 +1,195 @@
+"""Soak: a long run at half the maximum rate; resident memory and state size over time.
+
+One ``confianza worker streams`` (RocksDB store, as deployed) takes the simulator's realistic
+mix at 50 % of the maximum sustained rate (from the throughput benchmark of the same run, or
+``--max-rate``) for ``--seconds`` (10 minutes by default). Every noise event brings indicators
+nobody reported before, so the correlation state keeps meeting new keys for the whole run.
+Every ``--sample`` seconds: the worker's RSS and CPU, its state directory on disk, the
+indicators and campaigns it tracks (its ``/metrics``), and the consumer lag. Reported: RSS
+after the warm-up (the first ``WARMUP_FRACTION`` of the run) against RSS at the end, the
+least-squares slope after the warm-up, and the receipt latency over the whole soak.
+
+1 million distinct indicators in 10 minutes at 50 % load takes a machine whose maximum is at
+least ~3,300 indicator sightings/s; the result says how many distinct indicators were sent and
+tracked, so a smaller machine shows what it reached. Usage::
+
+    .venv/bin/python -m bench.bench_soak [--smoke] [--max-rate N] [--seconds S] [--sample S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import urllib.request
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.lib.collect import Collector
+from bench.lib.load import OpenLoop
+from bench.lib.measure import Matcher
+from bench.lib.pipeline import GROUPS, start_streams, streams_target
+from bench.lib.procs import cpu_seconds, dir_bytes, rss_bytes
+from bench.lib.results import Run, latest
+from bench.lib.session import Session
+from confianza.demo.processes import Child
+
+LOAD = 0.5
+WARMUP_FRACTION = 0.2
+TARGET_GROWTH = 0.10
+TARGET_INDICATORS = 1_000_000
+GAUGES = ("confianza_tracked_indicators", "confianza_open_campaigns")
+
+
+def gauges(port: int) -> dict[str, float]:
+    """The state gauges a streams worker exports (empty when /metrics does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    return {
+        family.name: family.samples[0].value
+        for family in text_string_to_metric_families(text)
+        if family.name in GAUGES and family.samples
+    }
+
+
+def slope_per_minute(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of ``(seconds, value)`` points, per minute."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if spread == 0:
+        return None
+    return 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+
+
+def growth(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """RSS after the warm-up against the end of the run (means over a window each)."""
+    warm = WARMUP_FRACTION * seconds
+    window = max(seconds * 0.05, 1.0)
+    after = [s for s in samples if s["t"] >= warm]
+    first = [s["rss_mib"] for s in after if s["t"] < warm + window]
+    last = [s["rss_mib"] for s in after if s["t"] >= seconds - window]
+    if not first or not last:
+        return {"rss_growth": None}
+    start, end = sum(first) / len(first), sum(last) / len(last)
+    return {
+        "warmup_s": warm,
+        "rss_after_warmup_mib": round(start, 1),
+        "rss_end_mib": round(end, 1),
+        "rss_max_mib": round(max(s["rss_mib"] for s in samples), 1),
+        "rss_growth": round((end - start) / start, 4),
+        "rss_slope_mib_per_min": slope_per_minute([(s["t"], s["rss_mib"]) for s in after]),
+        "state_dir_start_mib": after[0]["state_dir_mib"],
+        "state_dir_end_mib": samples[-1]["state_dir_mib"],
+        "flat_within_target": abs((end - start) / start) <= TARGET_GROWTH,
+    }
+
+
+def measure(
+    session: Session,
+    smoke: bool,
+    max_rate: float,
+    seconds: float,
+    sample: float,
+    store: str,
+    workers: list[Child] | None = None,
+) -> Run:
+    rate = LOAD * max_rate
+    run = Run(
+        "soak",
+        smoke=smoke,
+        settings={
+            "max_rate": max_rate,
+            "rate": rate,
+            "seconds": seconds,
+            "sample_s": sample,
+            "store": store,
+            "warmup_fraction": WARMUP_FRACTION,
+        },
+        targets={
+            "rss_growth_after_warmup": TARGET_GROWTH,
+            "distinct_indicators": TARGET_INDICATORS,
+        },
+    )
+    workers = workers if workers is not None else []
+    start_streams(session, workers, max(1, len(workers)), store)
+    worker = workers[0]
+    name = worker.name
+    port = session.workers.metrics_ports[name]
+    print(f"  planning {rate * seconds:,.0f} events at {rate:,.0f}/s", flush=True)
+    schedule = session.schedule(rate, seconds)
+    matcher = Matcher(schedule)
+    target = streams_target(session, workers)
+    samples: list[dict[str, Any]] = []
+    with Collector(session.kafka.admin, target.outputs, matcher.handle):
+        generator = OpenLoop(session.kafka.admin, schedule.items).start(schedule.start)
+        cpu_before = cpu_seconds(worker.process.pid)
+        end = schedule.start + seconds
+        while time.time() < end:
+            time.sleep(max(0.0, min(sample, end - time.time())))
+            state = gauges(port)
+            samples.append(
+                {
+                    "t": round(time.time() - schedule.start, 1),
+                    "rss_mib": round(rss_bytes(worker.process.pid) / 2**20, 1),
+                    "cpu_s": round(cpu_seconds(worker.process.pid) - cpu_before, 2),
+                    "state_dir_mib": round(dir_bytes(session.workers.state_dir(name)) / 2**20, 2),
+                    "tracked_indicators": state.get("confianza_tracked_indicators"),
+                    "open_campaigns": state.get("confianza_open_campaigns"),
+                    "lag": session.lag(GROUPS),
+                    "receipts": len(matcher.arrivals),
+                }
+            )
+        sent = generator.result(timeout=seconds + 300)
+        deadline = time.time() + max(30.0, seconds / 10)
+        while time.time() < deadline and len(matcher.arrivals) < len(schedule):
+            time.sleep(0.5)
+    run.figures = {
+        "events": len(schedule),
+        "kinds": dict(schedule.kinds),
+        "indicators_sent": schedule.indicators,
+        "distinct_indicators_sent": schedule.distinct_indicators,
+        "tracked_indicators_end": samples[-1]["tracked_indicators"] if samples else None,
+        "receipts": len(matcher.arrivals),
+        "latency_receipt_ms": matcher.latency.report(),
+        "generator": sent,
+        "memory": growth(samples, seconds),
+        "samples": samples,
+    }
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds long")
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        help="events/s taken as 100 %% (default: the latest throughput result)",
+    )
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--store", default="rocksdb://", help="streams table store")
+    args = parser.parse_args()
+    max_rate = args.max_rate
+    if max_rate is None:
+        found = latest("throughput", smoke=args.smoke)
+        max_rate = found and found["figures"]["summary"]["pipeline_max_sustained_per_s"]
+    if not max_rate:
+        parser.error("no throughput result to take the maximum from: pass --max-rate")
+    seconds, sample = (8.0, 1.0) if args.smoke else (args.seconds, args.sample)
+    with Session() as session:
+        run = measure(session, args.smoke, max_rate, seconds, sample, args.store)
+    path = run.write()
+    print(run.figures["memory"])
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
