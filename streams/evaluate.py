@@ -5,6 +5,8 @@
 "event_id"}, ...], "first_event_at", ...}], ...}``; a campaign may list its events as
 ``"event_ids": [[partner, event_id], ...]`` instead (the form the streams tests build).
 
+When the truth lists its ``partners`` (the simulator's does), only alerts whose reporters are
+all among them are evaluated, so one simulation can be judged on a shared ``alerts.v1``.
 An alert (its latest version) belongs to the campaign that contributed most of its evidence,
 matched by event uid (uids are derived from (partner, event_id), exactly as ingest does). An
 alert whose evidence is all noise is a false positive. Precision = alerts that belong to a
@@ -83,6 +85,9 @@ def evaluate(alerts: Iterable[Mapping[str, Any]], truth: Mapping[str, Any]) -> E
         sizes[campaign["id"]] = len(uids)
         for uid in uids:
             owner[uid] = campaign["id"]
+    roster = {p["partner"] for p in truth.get("partners", ())}
+    if roster:  # a shared alerts topic: only alerts raised by this simulation's partners count
+        alerts = (a for a in alerts if set(a["reporters"]) <= roster)
     folded = latest_versions(alerts)
     matches: dict[str, list[tuple[str, float, set[str]]]] = {c: [] for c in sizes}
     false_positives = []

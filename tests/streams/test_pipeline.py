@@ -4,8 +4,12 @@ scale-out and crash recovery. Each test uses its own partner roster and app id."
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -157,7 +161,7 @@ def test_two_workers_produce_the_same_alerts_as_one(broker: Broker) -> None:
     assert one == two
 
 
-def test_simulator_traffic_meets_precision_and_recall(broker: Broker) -> None:
+def test_simulator_traffic_meets_precision_and_recall(broker: Broker, tmp_path: Path) -> None:
     """The producers' simulator: 20 campaigns in realistic noise, with malformed, oversize
     and duplicate records; every record gets exactly one receipt."""
     config = SimulationConfig(
@@ -179,3 +183,45 @@ def test_simulator_traffic_meets_precision_and_recall(broker: Broker) -> None:
     result = evaluate(alerts, traffic.truth.as_dict())
     assert result.precision >= 0.95, result
     assert result.recall >= 0.95, result
+
+    # The same judgement from the command line, on the shared alerts topic.
+    truth = tmp_path / "truth.json"
+    traffic.truth.write(truth)
+    admin_env = {
+        **broker.env,
+        "CONFIANZA_KAFKA__USERNAME": broker.admin.username or "",
+        "CONFIANZA_KAFKA__PASSWORD": broker.admin.password.get_secret_value()
+        if broker.admin.password
+        else "",
+    }
+    cli = [sys.executable, "-m", "confianza.cli.main"]
+    done = subprocess.run(
+        [
+            *cli,
+            "eval",
+            "--truth",
+            str(truth),
+            "--json",
+            "--min-recall",
+            "0.95",
+            "--min-precision",
+            "0.95",
+        ],
+        env=admin_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["recall"] == result.recall
+    tail = subprocess.run(
+        [*cli, "alerts", "tail", "--json", "--from-beginning", "--idle-exit", "3"],
+        env=admin_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    tailed = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert {a["alert_id"] for a in alerts} <= {a["alert_id"] for a in tailed}
