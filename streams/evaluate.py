@@ -87,7 +87,7 @@ def evaluate(alerts: Iterable[Mapping[str, Any]], truth: Mapping[str, Any]) -> E
             owner[uid] = campaign["id"]
     roster = {p["partner"] for p in truth.get("partners", ())}
     if roster:  # a shared alerts topic: only alerts raised by this simulation's partners count
-        alerts = (a for a in alerts if set(a["reporters"]) <= roster)
+        alerts = (a for a in alerts if set(a.get("reporters", ())) <= roster)
     folded = latest_versions(alerts)
     matches: dict[str, list[tuple[str, float, set[str]]]] = {c: [] for c in sizes}
     false_positives = []
