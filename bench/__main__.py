@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bench import bench_latency, bench_soak, bench_throughput, report
 from bench.lib.results import ROOT, load_average, results_dir
-from bench.lib.session import Session
+from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.traffic import PARTNERS
 
 FULL = {"step_seconds": 15.0, "latency_seconds": 30.0, "soak_seconds": 600.0, "sample": 5.0}
 SMOKE = {"step_seconds": 3.0, "latency_seconds": 3.0, "soak_seconds": 6.0, "sample": 1.0}
@@ -58,7 +59,7 @@ def main() -> int:
     attempt("validation", lambda: _module("bench_validation", args.smoke))
 
     def end_to_end() -> None:
-        with Session() as session:
+        with Session(SMOKE_PARTNERS if args.smoke else PARTNERS) as session:
             run, workers = bench_throughput.measure(
                 session, args.smoke, plan["step_seconds"], args.store
             )

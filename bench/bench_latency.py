@@ -33,8 +33,8 @@ from bench.lib.latency import Latency
 from bench.lib.measure import Handler, Target, step
 from bench.lib.pipeline import GROUPS, relay_target, start_streams, streams_target
 from bench.lib.results import Run, latest
-from bench.lib.session import Session
-from bench.lib.traffic import Schedule
+from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.traffic import PARTNERS, Schedule
 from confianza.consumers.webhook.receiver import Received, WebhookReceiver
 from confianza.consumers.webhook.signing import generate_secret
 from confianza.consumers.worker import group_id
@@ -154,8 +154,9 @@ def measure(
     source, sink = session.passthrough()
     relay = session.workers.relay("relay-latency", source, sink, "bench-relay-latency")
     passthrough = relay_target(source, sink, "bench-relay-latency", [relay])
+    levels_run = (0.5,) if smoke else LEVELS
     baseline = {}
-    for level in LEVELS:
+    for level in levels_run:
         print(f"  pass-through at {level:.0%}: {level * max_rate:,.0f}/s", flush=True)
         baseline[f"{level:.0%}"] = step(
             session, passthrough, level * max_rate, seconds, grace=max(5.0, seconds / 4)
@@ -173,7 +174,7 @@ def measure(
         print("  warm-up of the chain", flush=True)
         _level(session, target, LEVELS[0] * max_rate, min(seconds, 10.0), webhooks)
         levels = {}
-        for level in LEVELS:
+        for level in levels_run:
             print(f"  pipeline at {level:.0%}: {level * max_rate:,.0f}/s", flush=True)
             levels[f"{level:.0%}"] = _level(session, target, level * max_rate, seconds, webhooks)
         session.workers.stop(deliver)
@@ -230,7 +231,7 @@ def main() -> None:
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds = 3.0 if args.smoke else args.seconds
-    with Session() as session:
+    with Session(SMOKE_PARTNERS if args.smoke else PARTNERS) as session:
         run = measure(session, args.smoke, max_rate, seconds, args.store)
     path = run.write()
     for level, figures in run.figures["summary"].items():

@@ -31,7 +31,8 @@ from bench.lib.measure import Matcher
 from bench.lib.pipeline import GROUPS, start_streams, streams_target
 from bench.lib.procs import cpu_seconds, dir_bytes, rss_bytes
 from bench.lib.results import Run, latest
-from bench.lib.session import Session
+from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.traffic import PARTNERS
 from confianza.demo.processes import Child
 
 LOAD = 0.5
@@ -184,7 +185,7 @@ def main() -> None:
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds, sample = (8.0, 1.0) if args.smoke else (args.seconds, args.sample)
-    with Session() as session:
+    with Session(SMOKE_PARTNERS if args.smoke else PARTNERS) as session:
         run = measure(session, args.smoke, max_rate, seconds, sample, args.store)
     path = run.write()
     print(run.figures["memory"])

@@ -27,7 +27,8 @@ from typing import Any
 from bench.lib.measure import backlog, burst, step
 from bench.lib.pipeline import relay_target, start_streams, streams_target
 from bench.lib.results import Run
-from bench.lib.session import Session
+from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.traffic import PARTNERS
 from confianza.demo.processes import Child
 
 TARGET_EVENTS_PER_S = 20_000
@@ -92,7 +93,7 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
         },
     )
     backlog_records, burst_records = (2000, 300) if smoke else (60_000, 8_000)
-    fractions = (0.5, 1.0) if smoke else RAMP
+    fractions = (1.0,) if smoke else RAMP
     extra = 0 if smoke else MAX_EXTRA_STEPS
 
     print("pass-through: backlog drain, one relay", flush=True)
@@ -104,7 +105,7 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
         relay_target(source, sink, "bench-relay-ramp", [relay]),
         pass_one["outputs_per_s"],
         seconds,
-        (0.5, 1.0) if smoke else (0.5, 0.75, 1.0),
+        (1.0,) if smoke else (0.5, 0.75, 1.0),
         extra,
     )
     session.workers.stop(relay)
@@ -170,7 +171,7 @@ def main() -> None:
     parser.add_argument("--store", default="rocksdb://", help="streams table store")
     args = parser.parse_args()
     seconds = 3.0 if args.smoke else args.step_seconds
-    with Session() as session:
+    with Session(SMOKE_PARTNERS if args.smoke else PARTNERS) as session:
         run, _ = measure(session, args.smoke, seconds, args.store)
     path = run.write()
     summary = run.figures["summary"]

@@ -1,10 +1,10 @@
 """The two targets of the end-to-end benchmarks, started in a session: streams and relay.
 
-``start_streams(session, count)`` brings the number of ``confianza worker streams`` processes
-(as deployed: RocksDB store unless told otherwise, one state directory each) up to ``count``
-and waits until they answer: a little traffic must get its receipts and every consumer group
-of the worker must have committed it. ``streams_target`` and ``relay_target`` describe the
-targets for ``bench.lib.measure``.
+``start_streams(session, workers, count, store)`` brings the number of ``confianza worker
+streams`` processes (as deployed: RocksDB store unless told otherwise, one state directory
+each) up to ``count`` and, when it started one, waits until they answer: a little traffic
+must get its receipts and every consumer group of the worker must have committed it.
+``streams_target`` and ``relay_target`` describe the targets for ``bench.lib.measure``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def relay_target(source: str, sink: str, group: str, relays: list[Child]) -> Tar
 
 
 def start_streams(session: Session, workers: list[Child], count: int, store: str) -> None:
-    """Start workers until ``count`` run, then wait until they process traffic end to end."""
+    """Start workers until ``count`` run; after starting any, wait until they process traffic
+    end to end."""
+    if len(workers) >= count:
+        return
     while len(workers) < count:
         workers.append(session.workers.streams(f"streams-{len(workers) + 1}", store))
     ready = step(session, streams_target(session, workers), READY_RATE, 3.0, grace=180.0)

@@ -4,7 +4,8 @@
 starts the broker (``BenchKafka``) with the simulator's partners and a ``Workers`` set;
 leaving it stops every process and then the broker. ``schedule`` plans fresh simulated traffic
 (a new seed each time, so no event is a duplicate of an earlier phase's). ``passthrough`` makes
-a new topic pair for the relay. ``python -m bench`` runs all phases in one session; each
+a new topic pair for the relay. Smoke runs provision fewer partners (``SMOKE_PARTNERS``): less
+to set up, the same code paths. ``python -m bench`` runs all phases in one session; each
 benchmark module run alone opens its own.
 """
 
@@ -17,17 +18,19 @@ from pathlib import Path
 
 from bench.lib.kafka import BenchKafka, LagProbe
 from bench.lib.procs import Workers
-from bench.lib.traffic import Schedule, replayed, roster, simulated
+from bench.lib.traffic import PARTNERS, Schedule, replayed, roster, simulated
 
 LEAD_S = 1.5  # the first record is due this long after planning (time to start the generator)
 PASS_PARTITIONS = 6  # partitions of the relay's topics: those of the streams internal topics
-POOL_RATE, POOL_SECONDS = 5000.0, 10.0  # the records the pass-through replays
+POOL_RATE, POOL_SECONDS = 5000.0, 10.0
+SMOKE_PARTNERS = 4  # the records the pass-through replays
 
 
 class Session:
     """Broker + workers for one benchmark run (a context manager)."""
 
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, partners: int = PARTNERS, keep: bool = False) -> None:
+        self.partners = partners
         self.workdir = Path(tempfile.mkdtemp(prefix="confianza-bench-"))
         self.keep = keep
         self.kafka = BenchKafka()
@@ -38,7 +41,7 @@ class Session:
         self._pool: Schedule | None = None
 
     def __enter__(self) -> Session:
-        self.kafka.start(roster())
+        self.kafka.start(roster(self.partners))
         self.lag_probe = self.kafka.lag_probe()
         return self
 
@@ -62,11 +65,15 @@ class Session:
         self._seed += 1
         if topic is not None:
             if self._pool is None:
-                self._pool = simulated(POOL_RATE, POOL_SECONDS, seed=1, start=time.time())
+                self._pool = simulated(
+                    POOL_RATE, POOL_SECONDS, seed=1, start=time.time(), partners=self.partners
+                )
             return replayed(
                 self._pool, rate, seconds, seed=self._seed, start=time.time() + LEAD_S, topic=topic
             )
-        planned = simulated(rate, seconds, seed=self._seed, start=time.time())
+        planned = simulated(
+            rate, seconds, seed=self._seed, start=time.time(), partners=self.partners
+        )
         shift = time.time() + LEAD_S - planned.start
         planned.start += shift
         return planned

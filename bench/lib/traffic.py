@@ -31,9 +31,9 @@ PARTNERS = 14
 EVENTS_PER_CAMPAIGN = 30
 
 
-def roster() -> list[tuple[str, str]]:
-    """``(partner, sector)`` of every simulated partner (to provision them)."""
-    return [(p.id, p.sector) for p in first_partners(PARTNERS)]
+def roster(partners: int = PARTNERS) -> list[tuple[str, str]]:
+    """``(partner, sector)`` of the first ``partners`` simulated partners (to provision them)."""
+    return [(p.id, p.sector) for p in first_partners(partners)]
 
 
 @dataclass
@@ -58,14 +58,20 @@ class Schedule:
 
 
 def simulated(
-    rate: float, duration: float, *, seed: int, start: float, topic: str | None = None
+    rate: float,
+    duration: float,
+    *,
+    seed: int,
+    start: float,
+    topic: str | None = None,
+    partners: int = PARTNERS,
 ) -> Schedule:
     """The simulator's traffic as a schedule; every record goes to ``topic`` when given
     (the pass-through), else to its partner's ingest topic."""
     total = max(1, round(rate * duration))
     campaigns = max(2, round(total * 0.4 / EVENTS_PER_CAMPAIGN))
     config = SimulationConfig(
-        partners=PARTNERS,
+        partners=partners,
         rate=rate,
         duration=duration,
         campaigns=campaigns,
