@@ -32,6 +32,14 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: every benchmark against a local broker (under 30 min): JSON, summary table and plots
+## in bench/results/ (see bench/README.md); bench-smoke: each for seconds (also run by make test)
+bench: setup
+	$(BIN)/python -m bench
+
+bench-smoke: setup
+	$(BIN)/python -m bench --smoke
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
