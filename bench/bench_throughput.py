@@ -10,7 +10,9 @@ In one session (one local broker, provisioned as deployed, the simulator's 14 pa
    (its saturation rate, receipts and full completion), then a ramp of open-loop steps around
    it; the maximum sustained rate is the highest step it kept up with (see
    ``bench.lib.measure.step``), for the realistic mix of the simulator;
-3. **scale-out** -- a second streams process joins the group and the burst is repeated; two
+3. **profile** -- py-spy samples the streams process during another burst (time by area and
+   by function: where the time goes);
+4. **scale-out** -- a second streams process joins the group and the burst is repeated; two
    relays drain a backlog likewise. Internal topics have 6 partitions, ingest 14 x 3.
 
 Every pipeline figure is reported with its ratio to the pass-through figure of the same kind
@@ -22,11 +24,15 @@ from the same run. Usage::
 from __future__ import annotations
 
 import argparse
+import tempfile
+import threading
+from pathlib import Path
 from typing import Any
 
-from bench.lib.measure import backlog, burst, step
+from bench.lib.measure import Target, backlog, burst, step
 from bench.lib.pipeline import relay_target, start_streams, streams_target
-from bench.lib.results import Run
+from bench.lib.profile import py_spy
+from bench.lib.results import Run, run_id
 from bench.lib.session import SMOKE_PARTNERS, Session
 from bench.lib.traffic import PARTNERS
 from confianza.demo.processes import Child
@@ -36,6 +42,7 @@ TARGET_RATIO = 0.5
 TARGET_SCALE_OUT = 1.8
 RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
 MAX_EXTRA_STEPS = 3
+PROFILE_S = 30.0
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -80,6 +87,20 @@ def ramp(
     }
 
 
+def profiled_burst(
+    session: Session, target: Target, records: int, seconds: float
+) -> dict[str, Any]:
+    """A burst while py-spy samples the (first) streams process: where its time goes."""
+    pid = next(iter(target.pids().values()))
+    out = Path(tempfile.gettempdir()) / f"confianza-profile-{run_id()}.txt"
+    profile: dict[str, Any] = {}
+    spy = threading.Thread(target=lambda: profile.update(py_spy(pid, seconds, out)))
+    spy.start()
+    result = burst(session, target, records)
+    spy.join()
+    return {**profile, "burst": result}
+
+
 def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[Run, list[Child]]:
     """Run every phase; returns the result and the running streams worker (for latency)."""
     run = Run(
@@ -117,6 +138,9 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
     pipe_burst = burst(session, target, burst_records)
     pipe_ramp = ramp(session, target, pipe_burst["completed_per_s"], seconds, fractions, extra)
 
+    print("profile: py-spy on the streams process during a burst", flush=True)
+    profile = profiled_burst(session, target, burst_records // 2, 2.0 if smoke else PROFILE_S)
+
     print("scale-out: two streams processes, two relays", flush=True)
     pass_two = backlog(session, 2, backlog_records)
     try:
@@ -141,6 +165,7 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
             "burst_one_process": pipe_burst,
             "ramp": pipe_ramp,
             "burst_two_processes": pipe_burst_two,
+            "profile": profile,
         },
         "summary": {
             "passthrough_max_sustained_per_s": pass_max,

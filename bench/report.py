@@ -12,6 +12,7 @@ missing from the run is left out of the table and plots.
 from __future__ import annotations
 
 import sys
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +301,22 @@ def write(run_id: str, directory: Path) -> Path:
         lines += ["## Latency per load level", "", *latency_table(run), ""]
     if made:
         lines += ["## Plots", ""] + [f"![{title}]({name})" for title, name in made] + [""]
+    profile = run.get("throughput", {}).get("figures", {}).get("pipeline", {}).get("profile")
+    if profile and profile.get("by_area"):
+        lines += [
+            "## Where the streams worker's time goes",
+            "",
+            f"py-spy, {profile['samples']} samples of the innermost frame during a burst "
+            f"({_n(profile['burst']['completed_per_s'])} events/s through every stage):",
+            "",
+            "| area | share | | function | share |",
+            "|---|---|---|---|---|",
+        ]
+        for area, function in zip_longest(profile["by_area"], profile["by_function"]):
+            left = f"{area['what']} | {area['share']:.1%}" if area else " | "
+            right = f"`{function['what']}` | {function['share']:.1%}" if function else " | "
+            lines.append(f"| {left} | | {right} |")
+        lines.append("")
     notes = [n for doc in run.values() for n in doc.get("notes", [])]
     if notes:
         lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
