@@ -32,6 +32,25 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## reliability: the long fault runs (worker and broker kills under load, subscriber outages,
+## hostile floods) plus the CI subset; figures in bench/results/reliability-*.json, table in
+## docs/RELIABILITY.md
+reliability: setup
+	CONFIANZA_RESULTS_DIR=bench/results $(BIN)/python -m pytest -m "" --timeout=3600 \
+		tests/reliability tests/security tests/fuzz $(PYTEST_ARGS)
+	$(BIN)/python -m tests.reliability.table bench/results docs/RELIABILITY.md
+
+## fuzz: a long fuzzing run of the ingest path: hypothesis (FUZZ_EXAMPLES per property), then
+## atheris for FUZZ_SECONDS over a corpus kept in .confianza/fuzz-corpus
+FUZZ_EXAMPLES ?= 50000
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	CONFIANZA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q --timeout=0 \
+		tests/fuzz/test_ingest_fuzz.py
+	mkdir -p .confianza/fuzz-corpus
+	$(BIN)/python -m tests.fuzz.atheris_ingest -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=2048 .confianza/fuzz-corpus
+
 ## bench: every benchmark against a local broker (under 30 min): JSON, summary table and plots
 ## in bench/results/ (see bench/README.md); bench-smoke: each for seconds (also run by make test)
 bench: setup

@@ -123,6 +123,9 @@ class ChainRun:
     kills: list[tuple[float, str]] = field(default_factory=list)
     broker_fault: dict[str, Any] = field(default_factory=dict)
     receipt_timeline: list[tuple[float, int]] = field(default_factory=list)
+    fault_error: BaseException | None = None
+    lag: dict[str, int] = field(default_factory=dict)
+    lag_zero_at: float = 0.0
     load_started: float = 0.0
     load_ended: float = 0.0
     settled_at: float = 0.0
@@ -167,6 +170,37 @@ def end_offsets(settings: KafkaSettings, names: list[str]) -> dict[TopicPartitio
         client.close()
 
 
+def group_lag(settings: KafkaSettings, group: str) -> int:
+    """Records of the topics ``group`` committed offsets for that it has not committed yet
+    (1 when it has committed nothing at all)."""
+    client = admin(settings)
+    try:
+        committed = client.list_group_offsets([group]).get(group, {})
+    finally:
+        client.close()
+    if not committed:
+        return 1
+    ends = end_offsets(settings, sorted({tp.topic for tp in committed}))
+    return sum(max(0, ends.get(tp, 0) - meta.offset) for tp, meta in committed.items())
+
+
+GROUPS = (
+    "confianza-streams-ingest",
+    "confianza-streams",
+    *(f"confianza-deliver-{c}" for c in ("webhook", "email", "file")),
+)
+
+
+def _wait_lag_zero(chain: Chain, deadline: float) -> dict[str, int]:
+    """Wait until every consumer group of the chain has committed everything; returns the lag
+    per group seen last (all zero unless the deadline passed)."""
+    while True:
+        lags = {group: group_lag(chain.admin, group) for group in GROUPS}
+        if not any(lags.values()) or time.monotonic() > deadline:
+            return lags
+        time.sleep(1.0)
+
+
 def busiest_leader(settings: KafkaSettings, window: float = 3.0) -> tuple[int, list[str]]:
     """The broker leading most of the partitions written most in the last ``window`` s."""
     client = admin(settings)
@@ -176,7 +210,7 @@ def busiest_leader(settings: KafkaSettings, window: float = 3.0) -> tuple[int, l
     finally:
         client.close()
     leaders = {
-        (t["topic"], p["partition_index"]): int(p["leader_id"])
+        (t["name"], p["partition_index"]): int(p["leader_id"])
         for t in described
         for p in t["partitions"]
     }
@@ -486,7 +520,15 @@ class Monitor(threading.Thread):
 
 
 def _faults(chain: Chain, run: ChainRun, started: float, stop: threading.Event) -> None:
-    """The plan's kills (and broker fault) at their moments; runs in its own thread."""
+    """The plan's kills (and broker fault) at their moments; runs in its own thread and
+    keeps its failure in ``run.fault_error`` for the run to raise."""
+    try:
+        _inject(chain, run, started, stop)
+    except BaseException as exc:
+        run.fault_error = exc
+
+
+def _inject(chain: Chain, run: ChainRun, started: float, stop: threading.Event) -> None:
     events: list[tuple[float, str]] = list(chain.plan.kills)
     if chain.plan.broker_kill_at is not None:
         events.append((chain.plan.broker_kill_at, "broker"))
@@ -618,13 +660,16 @@ def run_chain(plan: Plan, cluster: Cluster, workdir: Path) -> ChainRun:
                 raise AssertionError("the load or the fault schedule did not finish in time")
             time.sleep(0.5)
         run.load_ended = time.time()
-        if load.error is not None:
-            raise load.error
+        for error in (load.error, run.fault_error):
+            if error is not None:
+                raise error
         run.acked, run.send_failures = dict(load.acked), list(load.failures)
         _wait_receipts(chain, run, deadline)
         alerts = _wait_alerts_quiet(chain, deadline)
         _wait_settled(chain, alerts, subscriptions, deadline)
         run.settled_at = time.time()
+        run.lag = _wait_lag_zero(chain, time.monotonic() + 120)
+        run.lag_zero_at = time.time()
         monitor.stop.set()
         monitor.join(timeout=10)
         run.receipt_timeline = list(monitor.timeline)

@@ -38,7 +38,7 @@ PARTNERS = {
     "indecopi": "government",
 }
 LEVELS = ["clear", "green", "amber", "amber+strict", "red"]
-POOL = [("domain", f"campana{n}-fraude{{case}}.example") for n in range(4)] + [
+POOL = [("domain", f"campana{n}-fraude{{case}}.com") for n in range(4)] + [
     ("phone", f"+519{{case:04d}}{n}{n}{n}{n}") for n in range(4)
 ]
 STREAMS = PureStreams(PARTNERS)  # one worker for every case; each case has its own ids
