@@ -462,6 +462,7 @@ class Load(threading.Thread):
         self.acked: dict[Coord, Planned] = {}
         self.failures: list[str] = []
         self.error: BaseException | None = None
+        self.halt = threading.Event()
         self._lock = threading.Lock()
 
     def _done(self, record: Planned) -> Callable[[Any], None]:
@@ -490,8 +491,8 @@ class Load(threading.Thread):
                 started = time.monotonic()
                 for record in self.records:
                     delay = started + record.at - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
+                    if self.halt.wait(max(0.0, delay)):
+                        return
                     future = reporters[record.partner].send_raw(record.payload, record.key)
                     future.add_callback(self._done(record))
                     future.add_errback(self._failed(record))
@@ -651,6 +652,7 @@ def run_chain(plan: Plan, cluster: Cluster, workdir: Path) -> ChainRun:
         threads = [monitor, load, faults]
         cleanup.callback(stop.set)
         cleanup.callback(monitor.stop.set)
+        cleanup.callback(load.halt.set)
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + plan.duration + plan.settle_timeout
