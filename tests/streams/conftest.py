@@ -16,7 +16,7 @@ import pytest
 from kafka import TopicPartition
 
 from confianza.dev.kafka import free_port
-from confianza.kafka import consumer, producer
+from confianza.kafka import admin, consumer, producer
 from confianza.provision import add_partner, add_service, apply_topics
 from confianza.schemas.topics import ALERTS, DLQ_INGEST, ingest_topic, receipts_topic
 from confianza.settings import KafkaSettings
@@ -26,7 +26,8 @@ from tests.eventually import eventually
 class Worker:
     """One ``confianza worker streams`` process (memory store, fast ticks)."""
 
-    def __init__(self, env: dict[str, str], app_id: str, log: Path) -> None:
+    def __init__(self, env: dict[str, str], app_id: str, log: Path, tick: float = 1.0) -> None:
+        self.tick = tick
         self.env = {
             **env,
             "CONFIANZA_STREAMS_APP_ID": app_id,
@@ -101,8 +102,9 @@ class Broker:
             creds = add_partner(self.admin, partner, sector)
             self.partners[partner] = self.admin.with_credentials(creds.username, creds.password)
 
-    def worker(self, app_id: str) -> Worker:
-        worker = Worker(self.env, app_id, self.tmp / f"{app_id}-{len(self.workers)}.log")
+    def worker(self, app_id: str, tick: float = 1.0) -> Worker:
+        log = self.tmp / f"{app_id}-{len(self.workers)}.log"
+        worker = Worker(self.env, app_id, log, tick)
         self.workers.append(worker.start())
         return worker
 
@@ -189,6 +191,39 @@ class Broker:
                 raise AssertionError("alerts kept changing")
             self.check_workers()
             time.sleep(1.0)
+
+    def wait_drained(self, app_id: str, timeout: float = 120.0) -> None:
+        """Until both consumer groups of ``app_id`` have committed everything on their
+        topics (ingest and internal; changelogs are not consumed by the group)."""
+        deadline = time.monotonic() + timeout
+        client = admin(self.admin)
+        reader = consumer(self.admin)
+        try:
+            while True:
+                behind = 0
+                for group, prefix in ((f"{app_id}-ingest", "ingest."), (app_id, f"{app_id}-")):
+                    committed = client.list_group_offsets(group).get(group, {})
+                    tps = [
+                        tp
+                        for tp in committed
+                        if tp.topic.startswith(prefix) and not tp.topic.endswith("-changelog")
+                    ]
+                    try:
+                        ends = reader.end_offsets(tps) if tps else {}
+                    except KeyError:  # a partition without metadata yet: ask again
+                        ends = {}
+                    behind += sum(
+                        ends.get(tp, committed[tp].offset + 1) - committed[tp].offset for tp in tps
+                    )  # no end offset yet: count as behind
+                if behind == 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{app_id} is still {behind} records behind")
+                self.check_workers()
+                time.sleep(1.0)
+        finally:
+            client.close()
+            reader.close()
 
     def check_workers(self) -> None:
         for w in self.workers:
