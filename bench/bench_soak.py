@@ -129,7 +129,8 @@ def measure(
     target = streams_target(session, workers)
     samples: list[dict[str, Any]] = []
     with Collector(session.kafka.admin, target.outputs, matcher.handle):
-        generator = OpenLoop(session.kafka.admin, schedule.items).start(schedule.start)
+        generator = OpenLoop(session.kafka.admin, schedule.items)
+        schedule.start = generator.start(schedule.start)
         cpu_before = cpu_seconds(worker.process.pid)
         end = schedule.start + seconds
         while time.time() < end:

@@ -6,8 +6,10 @@ schedule and never waits for an answer before sending the next record, so a slow
 cannot slow the offered load down (no coordinated omission). Latencies are measured by the
 collector from the *due* time, not from the moment the record actually left; how late the
 generator itself was (``send_lag``) is reported so a run where the generator could not keep up
-is visible. The producer is the streams producer (``new_producer``), the same client settings
-the pipeline and the pass-through relay use.
+is visible. The child connects its producer and fetches the topics' metadata first; the clock
+starts only then (``start`` returns the start time used), so process start-up and the first
+connection are not counted as latency. The producer is the streams producer
+(``new_producer``), the same client settings the pipeline and the pass-through relay use.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from confianza.settings import KafkaSettings
 from confianza.streams.source import new_producer
 
 YIELD_EVERY = 256
+READY_LEAD_S = 0.05
 
 
 async def _send_all(
-    kafka: KafkaSettings, items: list[tuple[float, str, bytes, bytes]], start: float
+    kafka: KafkaSettings, items: list[tuple[float, str, bytes, bytes]], parent: Connection
 ) -> dict[str, Any]:
     producer = new_producer(kafka)
     await producer.start()
+    for topic in {topic for _, topic, _, _ in items}:
+        await producer.partitions_for(topic)  # metadata now, not on the first send
+    parent.send("ready")
+    start = await asyncio.to_thread(parent.recv)
     lag = Latency()
     pending = []
     try:
@@ -62,13 +69,10 @@ async def _send_all(
 
 
 def _child(
-    kafka: KafkaSettings,
-    items: list[tuple[float, str, bytes, bytes]],
-    start: float,
-    answer: Connection,
+    kafka: KafkaSettings, items: list[tuple[float, str, bytes, bytes]], parent: Connection
 ) -> None:
-    answer.send(asyncio.run(_send_all(kafka, items, start)))
-    answer.close()
+    parent.send(asyncio.run(_send_all(kafka, items, parent)))
+    parent.close()
 
 
 class OpenLoop:
@@ -80,17 +84,25 @@ class OpenLoop:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._answer: Connection | None = None
 
-    def start(self, start: float) -> OpenLoop:
-        """Begin sending; record ``i`` is due at ``start + offset_i`` (Unix time)."""
+    def start(self, start: float, timeout: float = 120.0) -> float:
+        """Begin sending once the child's producer is connected; record ``i`` is due at
+        ``start + offset_i`` (Unix time), or later if the child was not ready by ``start``.
+        Returns the start actually used: the schedule's due times count from it."""
         context = multiprocessing.get_context("spawn")
-        mine, theirs = context.Pipe(duplex=False)
+        mine, theirs = context.Pipe()
         self._answer = mine
         self._process = context.Process(
-            target=_child, args=(self.kafka, self.items, start, theirs), daemon=True
+            target=_child, args=(self.kafka, self.items, theirs), daemon=True
         )
         self._process.start()
         theirs.close()
-        return self
+        if not mine.poll(timeout):
+            self.stop()
+            raise TimeoutError(f"the load generator was not ready within {timeout:.0f}s")
+        mine.recv()
+        start = max(start, time.time() + READY_LEAD_S)
+        mine.send(start)
+        return start
 
     def result(self, timeout: float) -> dict[str, Any]:
         """Wait for the generator to finish (every record acknowledged) and return its report."""

@@ -129,7 +129,8 @@ def step(
 
     with Collector(session.kafka.admin, [*target.outputs, *observers], handle):
         cpu_before = _cpu(pids)
-        generator = OpenLoop(session.kafka.admin, schedule.items).start(schedule.start)
+        generator = OpenLoop(session.kafka.admin, schedule.items)
+        schedule.start = generator.start(schedule.start)
         end = schedule.start + seconds
         while time.time() < end:
             time.sleep(SAMPLE_S)
@@ -170,8 +171,9 @@ def burst(session: Session, target: Target, records: int) -> dict[str, Any]:
     pids = target.pids() | session_broker(session)
     with Collector(session.kafka.admin, target.outputs, matcher.handle):
         cpu_before = _cpu(pids)
-        began = time.time()
-        sent = OpenLoop(session.kafka.admin, items).start(began).result(timeout=600)
+        generator = OpenLoop(session.kafka.admin, items)
+        began = schedule.start = generator.start(time.time())
+        sent = generator.result(timeout=600)
         done = _wait_settled(session, target, matcher, len(items), began + 120 + records / 50)
         cpu_after = _cpu(pids)
     if done is None or not matcher.arrivals:
@@ -201,7 +203,9 @@ def backlog(session: Session, processes: int, records: int) -> dict[str, Any]:
     ]
     schedule = session.schedule(records / 2.0, 2.0, topic=source)
     items = [(0.0, topic, key, value) for _, topic, key, value in schedule.items]
-    OpenLoop(session.kafka.admin, items).start(time.time()).result(timeout=600)
+    filler = OpenLoop(session.kafka.admin, items)
+    filler.start(time.time())
+    filler.result(timeout=600)
     assert session.lag_probe is not None
     deadline = time.time() + 120
     while session.lag_probe.stable_members(group) < processes:
