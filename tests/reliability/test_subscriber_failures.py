@@ -37,7 +37,6 @@ import pytest
 from aiohttp import web
 from kafka.admin import NewTopic
 
-from confianza import provision
 from confianza.consumers.webhook.receiver import WebhookReceiver
 from confianza.consumers.webhook.signing import generate_secret
 from confianza.consumers.worker import Topics
@@ -45,6 +44,7 @@ from confianza.dev.kafka import free_port
 from confianza.kafka import admin, producer
 from confianza.settings import KafkaSettings
 from tests.consumers.factory import make_alert
+from tests.eventually import eventually
 from tests.reliability.chain import read_topics
 from tests.reliability.results import record
 
@@ -116,12 +116,14 @@ def subscriptions(path: Path, urls: dict[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def confianza_env(settings: KafkaSettings, creds: provision.Credentials) -> dict[str, str]:
+def confianza_env(settings: KafkaSettings) -> dict[str, str]:
+    """The worker and replay run as the admin: the test's private topics have no ACLs."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANZA_")}
+    assert settings.password is not None
     return base | {
         "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "CONFIANZA_KAFKA__USERNAME": creds.username,
-        "CONFIANZA_KAFKA__PASSWORD": creds.password,
+        "CONFIANZA_KAFKA__USERNAME": str(settings.username),
+        "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
         **POLICY,
     }
 
@@ -143,6 +145,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
+def ready(port: int) -> None:
+    answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+    assert answer.status_code == 200
+
+
 def open_breakers(port: int) -> float:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     return sum(
@@ -156,7 +163,6 @@ def test_failing_subscribers_dlq_and_replay_deliver_everything_exactly_once(
     admin_settings: KafkaSettings, topics: Topics, tmp_path: Path
 ) -> None:
     secret = generate_secret()
-    deliver = provision.add_service(admin_settings, "deliver")
     down_port = free_port()
     receiver = SlowReceiver(secret, {"/slow": SLOW_S})
     revived = WebhookReceiver(secret, port=down_port)
@@ -167,7 +173,7 @@ def test_failing_subscribers_dlq_and_replay_deliver_everything_exactly_once(
         subscriptions(subs, urls)
         receiver.script("/flaky", [500, 200] * 5000)
         receiver.script("/limited", [(429, {"Retry-After": "1"}), 200, 200] * 3000)
-        env = confianza_env(admin_settings, deliver) | {"REL_WHSEC": secret}
+        env = confianza_env(admin_settings) | {"REL_WHSEC": secret}
         metrics_port = free_port()
         log = tmp_path / "worker.log"
         with log.open("ab") as out:
@@ -207,6 +213,7 @@ def test_failing_subscribers_dlq_and_replay_deliver_everything_exactly_once(
                     time.sleep(max(0.0, begin + (n + 1) / RATE - time.time()))
                 phases[phase] = (begin, time.time())
 
+            eventually(lambda: ready(metrics_port), timeout=60)  # the baseline is steady state
             send_for(BASELINE_S, "baseline")
             receiver.script("/gone", [410])
             receiver.script("/hang", ["hang"])
