@@ -14,8 +14,11 @@ import orjson
 from kafka import TopicPartition
 
 from confianza.kafka import consumer, producer
+from confianza.logging import get_logger
 from confianza.schemas.topics import PARTNERS
 from confianza.settings import KafkaSettings
+
+log = get_logger(__name__)
 
 Status = Literal["active", "removed"]
 
@@ -32,6 +35,22 @@ class PartnerRecord:
 
     def encode(self) -> bytes:
         return orjson.dumps(asdict(self))
+
+
+def parse(raw: bytes) -> PartnerRecord | None:
+    """A registry record, or None when the bytes are not one (the topic is not trusted input)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    fields = PartnerRecord.__dataclass_fields__
+    if not isinstance(data, dict) or set(data) != set(fields):
+        return None
+    if not all(isinstance(value, str) for value in data.values()):
+        return None
+    if data["status"] not in ("active", "removed"):
+        return None
+    return PartnerRecord(**data)
 
 
 def now_rfc3339() -> str:
@@ -62,8 +81,13 @@ def read_all(settings: KafkaSettings, timeout_s: float = 10.0) -> dict[str, Part
                 for message in messages:
                     if message.value is None:
                         continue
-                    data = orjson.loads(message.value)
-                    records[data["partner"]] = PartnerRecord(**data)
+                    record = parse(message.value)
+                    if record is None:
+                        log.warning(
+                            "unreadable partner registry record skipped", offset=message.offset
+                        )
+                        continue
+                    records[record.partner] = record
         return records
     finally:
         client.close()
