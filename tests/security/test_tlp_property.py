@@ -39,54 +39,67 @@ PARTNERS = {
 }
 LEVELS = ["clear", "green", "amber", "amber+strict", "red"]
 POOL = [("domain", f"campana{n}-fraude{{case}}.com") for n in range(4)] + [
-    ("phone", f"+519{{case:04d}}{n}{n}{n}{n}") for n in range(4)
+    ("phone", f"+519{{case:05d}}{n}{n}{n}") for n in range(4)
 ]
 STREAMS = PureStreams(PARTNERS)  # one worker for every case; each case has its own ids
 _case = [0]
+SEVERITIES = ("medium", "high", "critical")
+SECTORS = ("banking", "telecom", "government")
+AUDIENCES = ("banking", "telecom", "government", "justice", "public", "center")
+ORGANIZATIONS = (None, *sorted(PARTNERS))
+
+# Plain integer draws (cheap to generate and to shrink), decoded below.
+_event = st.tuples(
+    st.integers(0, len(PARTNERS) - 1),  # reporter
+    st.integers(1, 2 ** len(POOL) - 1),  # which pool indicators it carries (a bit mask)
+    st.integers(0, len(LEVELS) - 1),  # tlp
+    st.integers(0, len(SEVERITIES) - 1),
+    st.integers(0, len(SECTORS) - 1),  # affected sector
+)
+reports = st.lists(_event, min_size=2, max_size=5)
+subscribers = st.tuples(
+    st.integers(0, len(AUDIENCES) - 1),
+    st.integers(0, len(SECTORS) - 1),
+    st.integers(0, len(ORGANIZATIONS) - 1),
+    st.booleans(),  # analyst (center audience only)
+    st.integers(0, len(LEVELS) - 1),  # clearance
+)
 
 
-@st.composite
-def reports(draw: st.DrawFn) -> list[tuple[str, dict[str, Any]]]:
-    """2 to 5 events sharing indicators from a small pool, so they form campaigns."""
+def decode_events(drawn: list[tuple[int, ...]], case: int) -> list[tuple[str, dict[str, Any]]]:
+    """The events of one case; the case number is in every id and indicator value, so cases
+    never share a campaign."""
     out = []
-    for n in range(draw(st.integers(2, 5))):
-        partner = draw(st.sampled_from(sorted(PARTNERS)))
-        picks = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=3, unique=True))
-        out.append(
-            (
-                partner,
-                {
-                    "event_id": f"tlp-{n}",
-                    "occurred_at": "2026-01-10T10:00:00-05:00",
-                    "reported_at": f"2026-01-10T10:{n:02d}:00-05:00",
-                    "classification": {"class": "fraud", "type": "phishing"},
-                    "tlp": draw(st.sampled_from(LEVELS)),
-                    "severity": draw(st.sampled_from(["medium", "high", "critical"])),
-                    "confidence": 90,
-                    "sector": draw(st.sampled_from(["banking", "telecom", "government"])),
-                    "description": "Reporte.",
-                    # templates: each case fills in its number, so cases never share a campaign
-                    "indicators": [{"kind": k, "value": v, "role": "phishing"} for k, v in picks],
-                },
-            )
-        )
+    for n, (who, mask, tlp, severity, sector) in enumerate(drawn):
+        picks = [POOL[i] for i in range(len(POOL)) if mask >> i & 1][:3]
+        event = {
+            "event_id": f"tlp-{case}-{n}",
+            "occurred_at": "2026-01-10T10:00:00-05:00",
+            "reported_at": f"2026-01-10T10:{n:02d}:00-05:00",
+            "classification": {"class": "fraud", "type": "phishing"},
+            "tlp": LEVELS[tlp],
+            "severity": SEVERITIES[severity],
+            "confidence": 90,
+            "sector": SECTORS[sector],
+            "description": "Reporte.",
+            "indicators": [
+                {"kind": k, "value": v.format(case=case % 100_000), "role": "phishing"}
+                for k, v in picks
+            ],
+        }
+        out.append((sorted(PARTNERS)[who], event))
     return out
 
 
-@st.composite
-def subscribers(draw: st.DrawFn) -> Subscriber:
-    audience = draw(
-        st.sampled_from(["banking", "telecom", "government", "justice", "public", "center"])
-    )
+def decode_subscriber(drawn: tuple[int, int, int, bool, int]) -> Subscriber:
+    audience, sector, organization, analyst, clearance = drawn
     return subscriber(
-        audience=audience,
-        sector=None if audience in ("public", "center") else draw(st.sampled_from(
-            sorted(set(PARTNERS.values()))
-        )),
-        organization=draw(st.sampled_from([None, *sorted(PARTNERS)])),
-        analyst=audience == "center" and draw(st.booleans()),
-        tlp_clearance=draw(st.sampled_from(LEVELS)),
-    )  # fmt: skip
+        audience=AUDIENCES[audience],
+        sector=None if AUDIENCES[audience] in ("public", "center") else SECTORS[sector],
+        organization=ORGANIZATIONS[organization],
+        analyst=AUDIENCES[audience] == "center" and analyst,
+        tlp_clearance=LEVELS[clearance],
+    )
 
 
 def _names(text: str, reporters: set[str]) -> set[str]:
@@ -98,22 +111,15 @@ def _names(text: str, reporters: set[str]) -> set[str]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(events=reports(), sub=subscribers())
+@given(drawn=reports, drawn_sub=subscribers)
 def test_pipeline_built_alerts_disclose_only_what_the_subscriber_is_cleared_for(
-    events: list[tuple[str, dict[str, Any]]], sub: Subscriber
+    drawn: list[tuple[int, ...]], drawn_sub: tuple[int, int, int, bool, int]
 ) -> None:
     _case[0] += 1
-    case = _case[0]
+    sub = decode_subscriber(drawn_sub)
     emitted = len(STREAMS.alerts)
-    for partner, event in events:
-        unique = {
-            **event,
-            "event_id": f"{event['event_id']}-{case}",
-            "indicators": [
-                {**i, "value": i["value"].format(case=case % 10_000)} for i in event["indicators"]
-            ],
-        }
-        STREAMS.feed(orjson.dumps(unique), partner)
+    for partner, event in decode_events(drawn, _case[0]):
+        STREAMS.feed(orjson.dumps(event), partner)
     for alert in STREAMS.alerts[emitted:]:
         shown, secret = withheld(alert, sub)
         gated = gate(alert, sub)
