@@ -43,6 +43,7 @@ TARGET_SCALE_OUT = 1.8
 RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
 MAX_EXTRA_STEPS = 3
 PROFILE_S = 30.0
+GRACE_S, GRACE_SHARE = 5.0, 0.3  # a sustained step has drained this soon after its end
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -57,14 +58,16 @@ def ramp(
     fractions: tuple[float, ...],
     extra_steps: int,
 ) -> dict[str, Any]:
-    """Open-loop steps at ``fractions`` of ``start_rate``, continuing upwards while sustained;
-    stops at the second step in a row that was not sustained."""
+    """Open-loop steps at ``fractions`` of ``start_rate``. Past the planned steps it goes on
+    up by 15 % while the last step held; while no step has held yet, a failed step is followed
+    by one at 70 % of its rate. At most ``extra_steps`` such steps; it stops at the second
+    failure in a row once a step has held."""
     steps: list[dict[str, Any]] = []
     rates = [start_rate * f for f in fractions]
     extra = 0
     while rates:
         rate = rates.pop(0)
-        result = step(session, target, rate, seconds, grace=max(3.0, 0.15 * seconds))
+        result = step(session, target, rate, seconds, grace=max(GRACE_S, GRACE_SHARE * seconds))
         steps.append(result)
         print(
             f"  {target.name} step {result['offered_per_s']:>9,.0f}/s -> "
@@ -72,10 +75,13 @@ def ramp(
             f"{'sustained' if result['sustained'] else 'NOT sustained'}",
             flush=True,
         )
-        failures = [s for s in steps[-2:] if not s["sustained"]]
-        if len(failures) == 2:
+        held = any(s["sustained"] for s in steps)
+        if held and not any(s["sustained"] for s in steps[-2:]):
             break
-        if not rates and result["sustained"] and extra < extra_steps:
+        if extra < extra_steps and not result["sustained"] and not held:
+            rates = [rate * 0.7]
+            extra += 1
+        elif extra < extra_steps and result["sustained"] and not rates:
             rates.append(rate * 1.15)
             extra += 1
     sustained = [s for s in steps if s["sustained"]]
