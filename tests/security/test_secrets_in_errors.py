@@ -38,10 +38,10 @@ def partner(admin_settings: KafkaSettings) -> tuple[str, KafkaSettings]:
     return pid, admin_settings.with_credentials(creds.username, creds.password)
 
 
-def confianza(args: list[str], env: dict[str, str], timeout: float = 90) -> str:
-    """Run ``confianza <args>`` in its own session; its exit code and everything it printed."""
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``confianza <args>`` in its own session, DEBUG logs, output captured."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANZA_")}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "confianza.cli.main", *args],
         env=base | {"CONFIANZA_LOG__LEVEL": "DEBUG"} | env,
         stdout=subprocess.PIPE,
@@ -49,6 +49,16 @@ def confianza(args: list[str], env: dict[str, str], timeout: float = 90) -> str:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def confianza(
+    args: list[str],
+    env: dict[str, str],
+    timeout: float = 90,
+    process: subprocess.Popen[bytes] | None = None,
+) -> str:
+    """Run ``confianza <args>`` (or wait for ``process``); its exit code and its output."""
+    process = process or start(args, env)
     try:
         out, _ = process.communicate(timeout=timeout)
     finally:
@@ -79,12 +89,14 @@ def test_workers_with_a_wrong_password_fail_without_printing_it(
     wrong = new_password()
     subs = tmp_path / "subs.yaml"
     subs.write_text("version: 1\nsubscribers: []\n", encoding="utf-8")
-    for user, real, args in (
+    runs = [
         (streams.username, streams.password, ["worker", "streams", "--store", "memory://"]),
         (deliver.username, deliver.password, ["worker", "deliver", "--channel", "file",
                                               "--subscriptions", str(subs)]),
-    ):  # fmt: skip
-        output = confianza(args, kafka_env(admin_settings, user, wrong), timeout=120)
+    ]  # fmt: skip
+    started = [start(args, kafka_env(admin_settings, user, wrong)) for user, _, args in runs]
+    for (_, real, args), process in zip(runs, started, strict=True):
+        output = confianza(args, {}, timeout=120, process=process)
         assert not output.startswith("exit 0"), output[-1500:]
         assert "error" in output.lower()
         assert_clean(output, wrong, real, str(admin_settings.password.get_secret_value()))
@@ -98,15 +110,15 @@ def test_send_and_the_sdk_with_a_wrong_password_fail_without_printing_it(
     wrong = new_password()
     events = tmp_path / "events.ndjson"
     events.write_text('{"event_id": "x"}\n', encoding="utf-8")
-    output = confianza(
-        ["send", "--partner", pid, str(events)],
-        kafka_env(settings, f"partner-{pid}", wrong),
-    )
-    assert output.startswith("exit 2"), output
-    assert_clean(output, wrong, real)
+    args = ["send", "--partner", pid, str(events)]
+    env = kafka_env(settings, f"partner-{pid}", wrong)
+    sending = start(args, env)  # both wait for the refused login: side by side
     with pytest.raises(ReporterError) as refused:
         Reporter(settings.with_credentials(f"partner-{pid}", wrong), pid, receipts=False)
     assert_clean(f"{refused.value!s} {refused.value!r} {refused.value.__cause__!r}", wrong, real)
+    output = confianza(args, env, process=sending)
+    assert output.startswith("exit 2"), output
+    assert_clean(output, wrong, real)
 
 
 def test_a_malformed_webhook_secret_stops_the_worker_without_echoing_it(
