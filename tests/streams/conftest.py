@@ -150,13 +150,17 @@ class Broker:
     def alerts(self, prefix: str) -> list[dict[str, Any]]:
         """Alerts whose reporters all belong to this test's roster (``prefix-``)."""
         alerts = [orjson.loads(r.value) for r in self.read([ALERTS])]
-        return [a for a in alerts if all(r.startswith(f"{prefix}-") for r in a["reporters"])]
+        return [
+            a
+            for a in alerts
+            if a.get("reporters") and all(r.startswith(f"{prefix}-") for r in a["reporters"])
+        ]
 
     def dead_letters(self, partners: list[str]) -> list[dict[str, Any]]:
         return [
             d
             for d in (orjson.loads(r.value) for r in self.read([DLQ_INGEST]))
-            if d["partner"] in partners
+            if isinstance(d, dict) and d.get("partner") in partners
         ]
 
     def wait_receipts(
