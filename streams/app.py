@@ -35,6 +35,7 @@ from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
+from confianza.schemas.validate import validate_document
 from confianza.settings import KafkaSettings
 from confianza.streams import correlate, dedupe, normalize
 from confianza.streams.campaigns import CampaignStage
@@ -355,15 +356,31 @@ def read_alerts_after(
         found = []
         while pending:
             for tp, records in client.poll(timeout_ms=1000).items():
-                found.extend(
-                    (orjson.loads(r.value), tp.partition, r.offset)
-                    for r in records
-                    if r.value is not None
-                )
+                for record in records:
+                    alert = _readable_alert(record.value)
+                    if alert is None:
+                        log.warning(
+                            "unreadable record on alerts.v1 skipped",
+                            partition=tp.partition,
+                            offset=record.offset,
+                        )
+                        continue
+                    found.append((alert, tp.partition, record.offset))
             pending = [tp for tp in pending if client.position(tp) < ends[tp]]
         return found
     finally:
         client.close()
+
+
+def _readable_alert(raw: bytes | None) -> dict[str, Any] | None:
+    """The alert in ``raw`` if it is one by the contract; anything else is not adopted."""
+    if raw is None:
+        return None
+    try:
+        alert = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return alert if validate_document("alert", alert) == () else None
 
 
 async def reconcile(kafka: KafkaSettings, stage: CampaignStage) -> int:
