@@ -12,9 +12,13 @@ carries one alert version, the newest, so its idempotency key stays (alert, vers
   last notification.
 
 A version folded into a newer one or left unsent as unchanged is settled in the ledger as
-``filtered`` with the reason; nothing is silently dropped. ``on_settled(token)`` is called once
-per offered version after its ledger record is acknowledged; ``on_error(exc)`` when a ledger
-write failed (the worker then stops: without its ledger it cannot deliver safely).
+``filtered`` with the reason; nothing is silently dropped. A version offered as ``replayed``
+(read again after a restart: a crashed worker may have sent it without recording it) is never
+folded or held back: it is sent, with the same idempotency key, so the ledger records the
+delivery the subscriber may already have (docs/DESIGN.md, "Crash semantics").
+``on_settled(token)`` is called once per offered version after its ledger record is
+acknowledged; ``on_error(exc)`` when a ledger write failed (the worker then stops: without its
+ledger it cannot deliver safely).
 """
 
 from __future__ import annotations
@@ -98,8 +102,14 @@ class Grouper:
         await self._deliverer.record_filtered(item.alert, self.subscriber, reason)
         self._on_settled(item.token)
 
-    def offer(self, alert: dict[str, Any], gated: GatedAlert, token: Any) -> None:
-        """Take a gated version of an alert; it will be sent, folded or settled as unchanged."""
+    def offer(
+        self, alert: dict[str, Any], gated: GatedAlert, token: Any, replayed: bool = False
+    ) -> None:
+        """Take a gated version of an alert; it will be sent, folded or settled as unchanged
+        (a ``replayed`` version is always sent; see the module docstring)."""
+        if replayed:
+            self._spawn(self._send_replayed(_Item(alert, gated, token)))
+            return
         loop = asyncio.get_running_loop()
         self._offers += 1
         if self._offers % SWEEP_EVERY == 0:
@@ -159,6 +169,10 @@ class Grouper:
         self._on_settled(item.token)
         if group.pending is not None:
             self._schedule(alert_id, group)
+
+    async def _send_replayed(self, item: _Item) -> None:
+        await self._deliverer.deliver(item.alert, item.gated, self.subscriber)
+        self._on_settled(item.token)
 
     def _sweep(self, now: float) -> None:
         """Forget idle groups: resolved ones, and those silent for longer than repeat_interval."""

@@ -113,6 +113,7 @@ class DeliveryWorker:
         self.group_id = group_id(channel)
         self._env = env
         self._tracker = OffsetTracker()
+        self._replay_until: dict[TopicPartition, int] = {}
         self._groupers: dict[str, Grouper] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
@@ -250,7 +251,8 @@ class DeliveryWorker:
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
             else:
-                self._groupers[subscriber.id].offer(alert, gated, token)
+                replayed = message.offset < self._replay_until.get(tp, 0)
+                self._groupers[subscriber.id].offer(alert, gated, token, replayed)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -264,6 +266,11 @@ class DeliveryWorker:
             alert, subscriber, "TLP gate: nothing the subscriber is cleared for"
         )
         self._tracker.settled(token)
+
+    def replaying(self, until: Mapping[TopicPartition, int]) -> None:
+        """Records below these offsets may have been delivered, unrecorded, by a worker that
+        crashed: their versions are sent, never folded (``Grouper.offer``)."""
+        self._replay_until.update(until)
 
     def forget(self, partitions: Any) -> None:
         """Stop tracking partitions this worker no longer owns."""
@@ -300,6 +307,12 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         await self._ledger.catch_up()
+        resumed = []  # partitions another worker consumed before: it may have crashed mid-send
+        for tp in assigned:
+            if await self._consumer.committed(tp) is not None:
+                resumed.append(tp)
+        if resumed:
+            self._worker.replaying(await self._consumer.end_offsets(resumed))
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

@@ -104,3 +104,21 @@ async def test_a_failed_ledger_write_is_reported_not_swallowed() -> None:
     offer(g, make_alert("a"), 1)
     await asyncio.sleep(0.05)
     assert [type(e) for e in errors] == [ConnectionError]
+
+
+async def test_versions_read_again_after_a_restart_are_sent_never_folded() -> None:
+    """A crashed worker may have sent them without recording it: the ledger must say
+    delivered (the receiver drops a repeat by its webhook-id), not superseded."""
+    g, rec, settled = grouper(Grouping(group_wait=0.2, group_interval=0.2, repeat_interval=60))
+    ev = [evidence("bcp", "banking", "clear")]
+    for version in (1, 2):
+        alert = make_alert("a", version=version, evidence_list=list(ev))
+        gated = gate(alert, g.subscriber)
+        assert gated is not None
+        g.offer(alert, gated, version, replayed=True)
+        ev.append(evidence("bcp", "banking", "clear"))
+    offer(g, make_alert("a", version=3, evidence_list=list(ev)), 3)
+    await asyncio.sleep(0.4)
+    assert sorted(rec.sent) == [("a", 1), ("a", 2), ("a", 3)]
+    assert rec.filtered == []
+    assert sorted(settled) == [1, 2, 3]
