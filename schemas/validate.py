@@ -220,8 +220,21 @@ def is_valid_event(event: Any) -> bool:
 # --- partner-facing errors ----------------------------------------------------------------
 
 
+_MAX_TOKEN = 64  # characters of one escaped key in a pointer
+_MAX_POINTER = 1024  # the receipt and dead-letter schemas' bound on a pointer
+
+
+def _token(part: str | int) -> str:
+    escaped = str(part).replace("~", "~0").replace("/", "~1")
+    if len(escaped) <= _MAX_TOKEN:
+        return escaped
+    return escaped[:_MAX_TOKEN].removesuffix("~") + "…"  # a hostile key is named, not copied
+
+
 def _pointer(path: Iterable[str | int]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    """RFC 6901 pointer to ``path``; an overlong key or path is cut short and marked with …"""
+    pointer = "".join("/" + _token(p) for p in path)
+    return pointer if len(pointer) <= _MAX_POINTER else pointer[: _MAX_POINTER - 1] + "…"
 
 
 def _json_type(value: Any) -> str:

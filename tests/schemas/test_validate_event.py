@@ -228,6 +228,17 @@ def test_error_pointers_escape_slash_and_tilde(phishing_event: Event) -> None:
     assert result.errors[0].pointer == "/a~1b~0c"
 
 
+def test_a_key_too_long_for_a_pointer_is_named_within_the_receipts_bound(
+    phishing_event: Event,
+) -> None:
+    """Found by fuzzing: a 64 KiB key made a pointer the receipt schema refuses."""
+    phishing_event["k" * 60_000] = 1
+    result = validate_event(encode(phishing_event))
+    assert isinstance(result, Rejection)
+    (error,) = result.errors
+    assert error.pointer == "/" + "k" * 64 + "…"
+
+
 @pytest.mark.parametrize(
     "raw",
     [
