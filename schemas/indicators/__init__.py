@@ -142,6 +142,8 @@ def normalize(kind: str, value: str, role: str = "unspecified") -> Indicator:
     if isinstance(outcome, str):
         raise IndicatorError(outcome)
     canonical, domain = outcome
+    if len(canonical) > MAX_VALUE_LENGTH:  # percent-encoding can triple a URL's length
+        raise IndicatorError(f"canonical form longer than {MAX_VALUE_LENGTH} characters")
     return Indicator(kind, canonical, role, f"{kind}:{canonical}", domain)
 
 
