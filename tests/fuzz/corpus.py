@@ -61,6 +61,7 @@ STRESS_VALUES: dict[str, tuple[str, ...]] = {
         "https://b\u0441p.com/login",  # Cyrillic es
         "http://[::ffff:127.0.0.1]:99999/",
         "http://" + "a." * 120 + "com/" + "p" * 1500,
+        "https://fraude.com/" + "\u00f1" * 1000,  # percent-encodes past the 2048 bound
         "javascript:alert(1)",
         "https://user:pw@host/%zz%00",
         "ftp://x",
