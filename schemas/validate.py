@@ -463,7 +463,13 @@ def validate_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> dict[str,
         return _unparseable(raw, exc)
     if _hot_is_valid(event):
         classification = event["classification"]
-        if classification["type"] in _RSIT_PAIRS[classification["class"]]:
+        if (
+            classification["type"] in _RSIT_PAIRS[classification["class"]]
+            # jsonschema-rs 0.26's date-time check lets non-digits through ("10:30:0*"),
+            # which then broke the ingest stage's clock: this module's rule decides
+            and is_date_time(event["occurred_at"])
+            and is_date_time(event["reported_at"])
+        ):
             # Duplicate keys (module docstring): a schema-valid event holds two quotes per key
             # and per string value; every leaf is a string except confidence, classification
             # has two members. Inlined: this line runs for every event.

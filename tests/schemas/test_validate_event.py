@@ -168,6 +168,13 @@ BAD_EVENTS: list[tuple[str, Callable[[Event], bytes], str, set[str]]] = [
         {"/title"},
     ),
     (
+        # found by fuzzing: jsonschema-rs accepts it, and the ingest clock then raised
+        "non-digit in a date-time",
+        lambda event: encode({**event, "reported_at": "2024-05-01T10:30:0*-05:00"}),
+        "schema",
+        {"/reported_at"},
+    ),
+    (
         "integer over python's digit limit",
         _raw(lambda raw: raw.replace(b'"confidence":90', b'"confidence":' + b"9" * 4500)),
         "not-json",
