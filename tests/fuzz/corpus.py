@@ -7,11 +7,12 @@ runs against the real streams worker speak of the same inputs:
   every family in turn — sent to a running worker by the reliability and security runs;
 - ``hostile_bytes()``: a hypothesis strategy over the same families plus unconstrained bytes.
 
-Families: random bytes, truncated JSON, deep nesting, huge strings and arrays (under and over
-the 64 KiB limit), invalid UTF-8 and lone surrogates, NaN/Infinity, duplicate keys, huge
-numbers, every field of a valid event replaced by every wrong JSON type, and indicator values
-that stress the normalizers (IDN and mixed scripts, very long URLs, odd IP forms, phone
-numbers with letters or too many digits, malformed IBANs, hashes of the wrong length).
+Families: random bytes, truncated JSON, malformed timestamps, deep nesting, huge strings and
+arrays (under and over the 64 KiB limit), invalid UTF-8 and lone surrogates, NaN/Infinity,
+duplicate keys, huge numbers, every field of a valid event replaced by every wrong JSON type,
+and indicator values that stress the normalizers (IDN and mixed scripts, very long URLs, odd
+IP forms, phone numbers with letters or too many digits, malformed IBANs, hashes of the wrong
+length).
 """
 
 from __future__ import annotations
@@ -182,12 +183,28 @@ def _stress_indicators(rng: random.Random, i: int) -> bytes:
     return _dumps(event)
 
 
+def _bad_timestamp(rng: random.Random, i: int) -> bytes:
+    stamp = rng.choice(
+        (
+            "2026-01-10T10:30:0*-05:00",
+            "2026-01-1*T10:30:00Z",
+            "2026-02-30T10:30:00Z",
+            "2026-01-10T24:00:00Z",
+            "2026-01-10T10:30:00+24:00",
+            "2026-01-10 10:30:00",
+            "+12026-01-10T10:30:00Z",
+        )
+    )
+    return _dumps({**base_event(i), rng.choice(("reported_at", "occurred_at")): stamp})
+
+
 def _spoofed_reporter(rng: random.Random, i: int) -> bytes:
     return _dumps({**base_event(i), "reporter": rng.choice(("bcp", "claro", "pcm-cnsd"))})
 
 
 FAMILIES: dict[str, Callable[[random.Random, int], bytes]] = {
     "random-bytes": _random_bytes,
+    "bad-timestamp": _bad_timestamp,
     "truncated": _truncated,
     "deep": _deep,
     "huge": _huge,
