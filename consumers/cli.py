@@ -142,7 +142,7 @@ def replay(
         summary = asyncio.run(
             replay_from_dlq(settings.kafka, subs, policy, subscriber, when, topics)
         )
-    except (KafkaError, SyncKafkaError, OSError, RuntimeError) as exc:
+    except (KafkaError, SyncKafkaError, OSError) as exc:
         fail(f"Kafka: {type(exc).__name__}: {exc}")
     typer.echo(f"dead letters read: {summary.read}")
     for outcome, count in sorted(summary.outcomes.items()):

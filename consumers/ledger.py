@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, UnknownTopicOrPartitionError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from confianza.consumers.channel import Outcome
@@ -110,7 +110,7 @@ async def read_records(
                 break
             await asyncio.sleep(0.25)
         if not tps:
-            raise RuntimeError(f"topic {topic} does not exist or is not readable")
+            raise UnknownTopicOrPartitionError(f"topic {topic} does not exist or is not readable")
         ends = await consumer.end_offsets(tps)
         for tp in tps:
             start = positions.get(tp)

@@ -14,7 +14,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from confianza.cli.common import EXIT_PARTIAL, fail, load_settings
+from confianza.cli.common import EXIT_PARTIAL, fail, kafka_errors, load_settings
 from confianza.streams.score import ScoringConfigError, load_scoring
 
 alerts_app = typer.Typer(help="Watch the alerts the streams worker emits.", no_args_is_help=True)
@@ -105,14 +105,15 @@ def tail(
 
     settings = load_settings()
     console = Console()
-    for alert in read_alerts(
-        settings.kafka, from_beginning=from_beginning, follow=True, idle_timeout_s=idle_exit
-    ):
-        if as_json:
-            sys.stdout.write(orjson.dumps(alert).decode() + "\n")
-            sys.stdout.flush()
-        else:
-            console.print(render(alert))
+    with kafka_errors(settings, "read alerts"):
+        for alert in read_alerts(
+            settings.kafka, from_beginning=from_beginning, follow=True, idle_timeout_s=idle_exit
+        ):
+            if as_json:
+                sys.stdout.write(orjson.dumps(alert).decode() + "\n")
+                sys.stdout.flush()
+            else:
+                console.print(render(alert))
 
 
 def evaluate(
@@ -143,7 +144,8 @@ def evaluate(
         ground["campaigns"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"cannot read ground truth {truth}: {exc}")
-    result = run(read_alerts(settings.kafka, from_beginning=True, follow=False), ground)
+    with kafka_errors(settings, "read alerts"):
+        result = run(read_alerts(settings.kafka, from_beginning=True, follow=False), ground)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:

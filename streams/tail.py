@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 from kafka import TopicPartition
+from kafka.errors import KafkaTimeoutError
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from confianza.kafka import consumer
+from confianza.logging import get_logger
 from confianza.schemas.topics import ALERTS
 from confianza.settings import KafkaSettings
 
@@ -30,12 +32,19 @@ SEVERITY_STYLE = {
 }
 MAX_INDICATORS_SHOWN = 8
 
+log = get_logger(__name__)
+
+
+STALL_TIMEOUT_S = 60.0
+
 
 def read_alerts(
     kafka: KafkaSettings, *, from_beginning: bool, follow: bool, idle_timeout_s: float | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Alerts in partition order. Without ``follow``, stops at the end offsets seen at start;
-    with it, runs until ``idle_timeout_s`` passes without a new alert (forever if None)."""
+    """Alerts in partition order. Without ``follow``, stops at the end offsets seen at start,
+    and raises ``KafkaTimeoutError`` when no record arrives for ``STALL_TIMEOUT_S`` before
+    that end; with it, runs until ``idle_timeout_s`` passes without a new alert (forever if
+    None). A record that is not a JSON object is skipped with a warning."""
     client = consumer(kafka, enable_auto_commit=False)
     try:
         parts = client.partitions_for_topic(ALERTS) or set()
@@ -48,17 +57,39 @@ def read_alerts(
         ends = client.end_offsets(tps)
         last = time.monotonic()
         while True:
-            if not follow and all(client.position(tp) >= ends[tp] for tp in tps):
-                return
-            if follow and idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+            idle = time.monotonic() - last
+            if not follow:
+                behind = {tp.partition for tp in tps if client.position(tp) < ends[tp]}
+                if not behind:
+                    return
+                if idle > STALL_TIMEOUT_S:
+                    raise KafkaTimeoutError(
+                        f"no progress reading {ALERTS} partitions {sorted(behind)} "
+                        f"for {STALL_TIMEOUT_S:.0f} s"
+                    )
+            elif idle_timeout_s is not None and idle > idle_timeout_s:
                 return
             for records in client.poll(timeout_ms=500).values():
+                last = time.monotonic()
                 for record in records:
-                    if record.value is not None:
-                        last = time.monotonic()
-                        yield orjson.loads(record.value)
+                    alert = _alert(record.value)
+                    if alert is not None:
+                        yield alert
     finally:
         client.close()
+
+
+def _alert(value: bytes | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        alert = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        alert = None
+    if not isinstance(alert, dict):
+        log.warning("record on the alerts topic is not a JSON object; skipped", topic=ALERTS)
+        return None
+    return alert
 
 
 def render(alert: dict[str, Any]) -> Panel:

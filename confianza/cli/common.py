@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
+from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from confianza.dev.kafka import KafkaHarnessError
@@ -39,6 +40,15 @@ def load_settings() -> Settings:
         fail(f"invalid setting {where}: {first['msg']} (check the CONFIANZA_* environment)")
     configure(settings.log.level, settings.log.format)
     return settings
+
+
+@contextmanager
+def kafka_errors(settings: Settings, action: str) -> Iterator[None]:
+    """Turn a Kafka client error into ``error: cannot <action> at <bootstrap>: …``, exit 2."""
+    try:
+        yield
+    except KafkaError as exc:
+        fail(f"cannot {action} at {settings.kafka.bootstrap_servers}: {exc}")
 
 
 @contextmanager

@@ -12,9 +12,8 @@ import threading
 from typing import Annotated
 
 import typer
-from kafka.errors import KafkaError
 
-from confianza.cli.common import fail, load_settings
+from confianza.cli.common import fail, kafka_errors, load_settings
 from confianza.observability.lag import (
     LagExporter,
     admin_client,
@@ -37,14 +36,12 @@ Timeout = Annotated[
 
 def _print_once(timeout: float) -> None:
     settings = load_settings()
-    try:
+    with kafka_errors(settings, "measure consumer lag"):
         admin = admin_client(settings.kafka, timeout)
         try:
             lag = measure_lag(admin, confianza_groups(admin))
         finally:
             admin.close()
-    except KafkaError as exc:
-        fail(f"cannot measure consumer lag at {settings.kafka.bootstrap_servers}: {exc}")
     if not lag:
         typer.echo("no confianza consumer group has committed offsets yet")
         return

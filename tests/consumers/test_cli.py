@@ -81,6 +81,31 @@ def test_replay_of_an_empty_dlq(
     assert "dead letters read: 0" in result.stdout
 
 
+def test_a_ledger_topic_it_cannot_read_stops_the_worker_with_one_line(
+    admin_settings: KafkaSettings, topics: Topics, tmp_path: Path, whsec: str
+) -> None:
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(
+        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
+    )
+    result = confianza(
+        "worker",
+        "deliver",
+        "--channel",
+        "webhook",
+        "--subscriptions",
+        str(subs),
+        "--alerts-topic",
+        topics.alerts,
+        "--deliveries-topic",
+        "no-such-deliveries-topic",
+        settings=admin_settings,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "no-such-deliveries-topic does not exist or is not readable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_since_takes_a_time_or_an_age() -> None:
     assert parse_since("2026-05-01T10:00:00-05:00") == dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC)
     age = dt.datetime.now(dt.UTC) - parse_since("30m")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from confianza.dev.kafka import free_port
 from confianza.producers.simulate import SimulationConfig, generate
 from confianza.streams.evaluate import evaluate
 from confianza.streams.ingest import event_uid
@@ -24,3 +30,20 @@ def test_the_simulators_ground_truth_is_read() -> None:
     result = evaluate([alert], truth)
     assert [c.detected for c in result.per_campaign] == [True, False]
     assert result.precision == 1.0
+
+
+def test_eval_against_an_unreachable_broker_exits_2_with_the_address(tmp_path: Path) -> None:
+    truth = tmp_path / "truth.json"
+    truth.write_text('{"campaigns": []}')
+    port = free_port()  # nothing listens here
+    done = subprocess.run(
+        [sys.executable, "-m", "confianza.cli.main", "eval", "--truth", str(truth)],
+        env={**os.environ, "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"error: cannot read alerts at 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
