@@ -41,8 +41,10 @@ def wait_until_delivered(chain: LocalPipeline, timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         crashed = [c for c in chain.supervisor.dead() if c.name != "simulator"]
         assert not crashed, "\n".join(f"{c.name}: {c.log_tail()}" for c in crashed)
-        if read_lines(chain.webhook_log) and read_lines(chain.mail_log) and read_lines(
-            chain.center_file
+        if (
+            read_lines(chain.webhook_log)
+            and read_lines(chain.mail_log)
+            and read_lines(chain.center_file)
         ):
             return
         time.sleep(1)
