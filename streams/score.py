@@ -10,6 +10,7 @@ threat-triage rules; the sum is clamped to 0..100 and decayed MISP-style.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,13 @@ class SectorSpread(PerStep):
     points_per_sector: float = Field(ge=0, le=100)
 
 
+class Volume(PerStep):
+    """Corroborated volume: events beyond ``from_events`` add points per doubling."""
+
+    from_events: int = Field(ge=1, le=100_000)
+    points_per_doubling: float = Field(ge=0, le=100)
+
+
 class Reliability(_Strict):
     default: float = Field(ge=0, le=1)
     max_points: float = Field(ge=0, le=100)
@@ -110,6 +118,8 @@ class ScoringConfig(_Strict):
     reported_severity: dict[str, float]
     corroboration: Corroboration
     sector_spread: SectorSpread
+    volume: Volume = Volume(from_events=1, points_per_doubling=0, max_points=0)
+    """Off unless configured, so a scoring file written before the rule keeps its scores."""
     sector_criticality: dict[str, float]
     reporter_reliability: Reliability
     decay: DecayConfig
@@ -225,6 +235,22 @@ def decay_factor(age_s: float, decay: Decay) -> float:
     return max(0.0, min(1.0, 1.0 - (t / decay.tau_days) ** (1.0 / decay.delta)))
 
 
+def _volume_reason(events: int, extra_reporters: int, volume: Volume) -> dict[str, Any] | None:
+    """Points for a corroborated campaign's size: ``points_per_doubling`` for each doubling of
+    the event count beyond ``from_events``, capped. A single reporter's volume counts nothing:
+    one partner repeating itself is not confirmation."""
+    if extra_reporters < 1 or events <= volume.from_events or volume.points_per_doubling <= 0:
+        return None
+    doublings = math.log2(events / volume.from_events)
+    points = round(min(volume.max_points, doublings * volume.points_per_doubling), 1)
+    return _reason(
+        "volume",
+        points,
+        f"{events} events from {extra_reporters + 1} reporters: "
+        f"{doublings:.1f} doublings beyond {volume.from_events}",
+    )
+
+
 def score_campaign(campaign: Mapping[str, Any], at: float, cfg: ScoringConfig) -> Score:
     """Score a campaign (``correlate.Campaign`` shape) as of ``at`` (epoch seconds).
 
@@ -286,6 +312,10 @@ def score_campaign(campaign: Mapping[str, Any], at: float, cfg: ScoringConfig) -
                 f"reported from {len(reporter_sectors)} sectors: {', '.join(reporter_sectors)}",
             )
         )
+
+    volume = _volume_reason(len(evidence) + campaign["overflow_events"], extra, cfg.volume)
+    if volume is not None:
+        reasons.append(volume)
 
     affected = sorted({e["sector"] for e in evidence.values()})
     critical_sector = max(affected, key=lambda s: (cfg.sector_criticality.get(s, 0.0), s))

@@ -75,6 +75,27 @@ def test_corroboration_across_sectors_raises_the_band_with_reasons() -> None:
     assert score.score == pytest.approx(sum(r["points"] for r in score.reasons), abs=0.2)
 
 
+def test_a_large_two_reporter_wave_gains_volume_points_a_single_reporter_does_not() -> None:
+    wave = [("entel", "telecom", "telecom")] * 60 + [("indecopi", "government", "telecom")] * 63
+    small = score_campaign(_campaign(wave[0], wave[-1]), 1000.0, CFG)
+    large = score_campaign(_campaign(*wave), 1000.0, CFG)
+    alone = score_campaign(_campaign(*wave[:60]), 1000.0, CFG)
+    assert "volume" not in {r["rule"] for r in small.reasons}
+    volume = next(r for r in large.reasons if r["rule"] == "volume")
+    assert volume["points"] == 7.2  # log2(123 / 10) doublings x 2 points
+    assert "123 events from 2 reporters" in volume["detail"]
+    assert large.score == pytest.approx(small.score + 7.2, abs=0.2)
+    assert "volume" not in {r["rule"] for r in alone.reasons}
+
+
+def test_volume_counts_the_events_beyond_the_evidence_cap_and_is_capped() -> None:
+    campaign = _campaign(("bcp", "banking", "banking"), ("claro", "telecom", "banking"))
+    campaign["overflow_events"] = 100_000
+    volume = next(r for r in score_campaign(campaign, 1000.0, CFG).reasons if r["rule"] == "volume")
+    assert volume["points"] == CFG.volume.max_points
+    assert "100002 events" in volume["detail"]
+
+
 def test_decay_follows_the_misp_formula_and_reaches_zero_at_tau() -> None:
     phishing = CFG.decay_for("phishing")
     assert decay_factor(0, phishing) == 1.0
