@@ -39,6 +39,15 @@ def confianza(
     )
 
 
+def _one_subscriber(tmp_path: Path) -> Path:
+    """A subscriptions file with one webhook subscriber whose receiver does not listen."""
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(
+        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
+    )
+    return subs
+
+
 def test_a_bad_subscriptions_file_stops_the_worker_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "subs.yaml"
     bad.write_text(
@@ -58,10 +67,7 @@ def test_replay_needs_to_be_told_what_to_replay() -> None:
 def test_replay_of_an_empty_dlq(
     admin_settings: KafkaSettings, topics: Topics, tmp_path: Path
 ) -> None:
-    subs = tmp_path / "subs.yaml"
-    subs.write_text(
-        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
-    )
+    subs = _one_subscriber(tmp_path)
     result = confianza(
         "replay",
         "--from-dlq",
@@ -84,10 +90,7 @@ def test_replay_of_an_empty_dlq(
 def test_a_ledger_topic_it_cannot_read_stops_the_worker_with_one_line(
     admin_settings: KafkaSettings, topics: Topics, tmp_path: Path, whsec: str
 ) -> None:
-    subs = tmp_path / "subs.yaml"
-    subs.write_text(
-        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
-    )
+    subs = _one_subscriber(tmp_path)
     result = confianza(
         "worker",
         "deliver",
