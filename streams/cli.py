@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -105,10 +106,11 @@ def tail(
 
     settings = load_settings()
     console = Console()
-    with kafka_errors(settings, "read alerts"):
-        for alert in read_alerts(
-            settings.kafka, from_beginning=from_beginning, follow=True, idle_timeout_s=idle_exit
-        ):
+    alerts = read_alerts(
+        settings.kafka, from_beginning=from_beginning, follow=True, idle_timeout_s=idle_exit
+    )
+    with kafka_errors(settings, "read alerts"), closing(alerts):
+        for alert in alerts:
             if as_json:
                 sys.stdout.write(orjson.dumps(alert).decode() + "\n")
                 sys.stdout.flush()
@@ -144,8 +146,9 @@ def evaluate(
         ground["campaigns"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"cannot read ground truth {truth}: {exc}")
-    with kafka_errors(settings, "read alerts"):
-        result = run(read_alerts(settings.kafka, from_beginning=True, follow=False), ground)
+    alerts = read_alerts(settings.kafka, from_beginning=True, follow=False)
+    with kafka_errors(settings, "read alerts"), closing(alerts):  # closed here, not at exit
+        result = run(alerts, ground)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:

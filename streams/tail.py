@@ -22,6 +22,7 @@ from rich.text import Text
 from confianza.kafka import consumer
 from confianza.logging import get_logger
 from confianza.schemas.topics import ALERTS
+from confianza.schemas.validate import validate_document
 from confianza.settings import KafkaSettings
 
 SEVERITY_STYLE = {
@@ -44,7 +45,7 @@ def read_alerts(
     """Alerts in partition order. Without ``follow``, stops at the end offsets seen at start,
     and raises ``KafkaTimeoutError`` when no record arrives for ``STALL_TIMEOUT_S`` before
     that end; with it, runs until ``idle_timeout_s`` passes without a new alert (forever if
-    None). A record that is not a JSON object is skipped with a warning."""
+    None). A record that is not an alert by the contract is skipped with a warning."""
     client = consumer(kafka, enable_auto_commit=False)
     try:
         parts = client.partitions_for_topic(ALERTS) or set()
@@ -72,24 +73,29 @@ def read_alerts(
             for records in client.poll(timeout_ms=500).values():
                 last = time.monotonic()
                 for record in records:
-                    alert = _alert(record.value)
-                    if alert is not None:
-                        yield alert
+                    alert = readable_alert(record.value)
+                    if alert is None:
+                        log.warning(
+                            "record on alerts.v1 that is not an alert skipped",
+                            partition=record.partition,
+                            offset=record.offset,
+                        )
+                        continue
+                    yield alert
     finally:
         client.close()
 
 
-def _alert(value: bytes | None) -> dict[str, Any] | None:
-    if value is None:
+def readable_alert(raw: bytes | None) -> dict[str, Any] | None:
+    """The alert in ``raw`` if it is one by the contract (``alert.v1``), else None: whoever
+    reads ``alerts.v1`` skips a foreign or broken record instead of failing on it."""
+    if raw is None:
         return None
     try:
-        alert = orjson.loads(value)
+        alert = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        alert = None
-    if not isinstance(alert, dict):
-        log.warning("record on the alerts topic is not a JSON object; skipped", topic=ALERTS)
         return None
-    return alert
+    return alert if validate_document("alert", alert) == () else None
 
 
 def render(alert: dict[str, Any]) -> Panel:

@@ -173,7 +173,10 @@ def deliveries_audit(run: ChainRun) -> dict[str, Any]:
         problems.append(f"{len(missing)} delivered keys never reached a receiver: {missing[:3]}")
     phantom = sorted(got - delivered)
     if phantom:
-        problems.append(f"{len(phantom)} received keys the ledger does not call delivered")
+        ledger_says = {k: dict(outcomes.get(k, {})) for k in phantom[:3]}
+        problems.append(
+            f"{len(phantom)} received keys the ledger does not call delivered: {ledger_says}"
+        )
     if run.webhook_rejected:
         problems.append(f"{run.webhook_rejected} webhooks failed signature verification")
     seen_twice = sorted(k for (c, k), n in received.items() if n > 1 and c == "webhook")

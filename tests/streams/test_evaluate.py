@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 from confianza.dev.kafka import free_port
+from confianza.kafka import producer
 from confianza.producers.simulate import SimulationConfig, generate
+from confianza.schemas.topics import ALERTS
+from confianza.settings import KafkaSettings
 from confianza.streams.evaluate import evaluate
 from confianza.streams.ingest import event_uid
 
@@ -47,3 +50,34 @@ def test_eval_against_an_unreachable_broker_exits_2_with_the_address(tmp_path: P
     assert done.returncode == 2
     assert f"error: cannot read alerts at 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_foreign_records_on_the_alerts_topic_are_skipped(
+    admin_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    client = producer(admin_settings)
+    try:
+        for raw in (b'{"alert_id": "not-really"}', b"[1, 2]", b"not json"):
+            client.send(ALERTS, raw).get(timeout=30)
+    finally:
+        client.close()
+    truth = tmp_path / "truth.json"
+    truth.write_text('{"campaigns": [], "partners": [{"partner": "nobody-here"}]}')
+    assert admin_settings.password is not None
+    env = {
+        **os.environ,
+        "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": admin_settings.bootstrap_servers,
+        "CONFIANZA_KAFKA__USERNAME": str(admin_settings.username),
+        "CONFIANZA_KAFKA__PASSWORD": admin_settings.password.get_secret_value(),
+    }
+    cli = [sys.executable, "-m", "confianza.cli.main"]
+    for args in (
+        ["eval", "--truth", str(truth), "--json"],
+        ["alerts", "tail", "--json", "--from-beginning", "--idle-exit", "2"],
+    ):
+        done = subprocess.run(
+            [*cli, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "not an alert skipped" in done.stderr
+        assert "not-really" not in done.stdout
