@@ -184,7 +184,7 @@ class Broker:
     port: int
     controller_port: int
     workdir: Path
-    admin_password: str
+    admin_password: str = field(repr=False)
     quorum: str = ""
     cluster_size: int = 1
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -346,7 +346,7 @@ class Cluster:
     workdir: Path | None = None
     heap: str = "512m"
     brokers: list[Broker] = field(default_factory=list)
-    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     _owns_workdir: bool = False
 
     def __post_init__(self) -> None:

@@ -52,7 +52,7 @@ def test_leader_crash_loses_no_acknowledged_record(three_node_cluster: Cluster) 
         wait_for_metadata=True,
     )
     client.close()
-    victim_id = leader_of(three_node_cluster, TOPIC, 0)
+    victim_id = eventually(lambda: leader_of(three_node_cluster, TOPIC, 0))
     victim = next(b for b in three_node_cluster.brokers if b.node_id == victim_id)
 
     acknowledged: list[int] = []

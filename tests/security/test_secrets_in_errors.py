@@ -23,6 +23,7 @@ from confianza.consumers.email.sink import SmtpSink
 from confianza.consumers.gate import gate
 from confianza.consumers.subscriptions import parse_subscriptions
 from confianza.consumers.webhook.signing import generate_secret
+from confianza.dev.kafka import Cluster
 from confianza.producers.sdk import Reporter, ReporterError
 from confianza.provision.kafka_admin import new_password
 from confianza.settings import KafkaSettings
@@ -165,3 +166,9 @@ async def test_a_refused_smtp_login_is_recorded_without_the_password() -> None:
             assert_clean(repr(outcome), right, wrong)
         assert len(sink.mails) == 1
         assert_clean(sink.mails[0].message.as_string(), right, wrong)
+
+
+def test_the_local_brokers_admin_password_stays_out_of_reprs(kafka_cluster: Cluster) -> None:
+    """A failing test prints its fixtures' reprs: the harness's own secret must not be in them."""
+    assert kafka_cluster.admin_password not in repr(kafka_cluster)
+    assert all(kafka_cluster.admin_password not in repr(b) for b in kafka_cluster.brokers)
