@@ -307,12 +307,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         await self._ledger.catch_up()
-        resumed = []  # partitions another worker consumed before: it may have crashed mid-send
-        for tp in assigned:
-            if await self._consumer.committed(tp) is not None:
-                resumed.append(tp)
-        if resumed:
-            self._worker.replaying(await self._consumer.end_offsets(resumed))
+        # Any partition may have been consumed before by a worker that crashed mid-send, even
+        # one that never committed (killed before its first commit): what is already on it
+        # is sent, never folded.
+        if assigned:
+            self._worker.replaying(await self._consumer.end_offsets(list(assigned)))
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

@@ -20,6 +20,7 @@ from confianza.kafka import admin, consumer, producer
 from confianza.provision import add_partner, add_service, apply_topics
 from confianza.schemas.topics import ALERTS, DLQ_INGEST, ingest_topic, receipts_topic
 from confianza.settings import KafkaSettings
+from confianza.streams.tail import readable_alert
 from tests.eventually import eventually
 
 
@@ -149,11 +150,11 @@ class Broker:
 
     def alerts(self, prefix: str) -> list[dict[str, Any]]:
         """Alerts whose reporters all belong to this test's roster (``prefix-``)."""
-        alerts = [orjson.loads(r.value) for r in self.read([ALERTS])]
+        alerts = [readable_alert(r.value) for r in self.read([ALERTS])]  # skips foreign records
         return [
             a
             for a in alerts
-            if a.get("reporters") and all(r.startswith(f"{prefix}-") for r in a["reporters"])
+            if a is not None and all(r.startswith(f"{prefix}-") for r in a["reporters"])
         ]
 
     def dead_letters(self, partners: list[str]) -> list[dict[str, Any]]:
