@@ -148,8 +148,12 @@ def deliveries_audit(run: ChainRun) -> dict[str, Any]:
     ledger = run.values("deliveries.v1")
     wanted = expected_keys(alerts, run.subscriptions)
     outcomes: dict[str, Counter[str]] = {}
+    notes: dict[str, list[str]] = {}
     for record in ledger:
         outcomes.setdefault(record["idempotency_key"], Counter())[record["outcome"]] += 1
+        notes.setdefault(record["idempotency_key"], []).append(
+            f"{record['at']} {record['outcome']}: {record['error']}"
+        )
     settled = {k for k, c in outcomes.items() if SETTLED & set(c)}
     delivered = {k for k, c in outcomes.items() if c["delivered"]}
     problems: list[str] = []
@@ -173,7 +177,7 @@ def deliveries_audit(run: ChainRun) -> dict[str, Any]:
         problems.append(f"{len(missing)} delivered keys never reached a receiver: {missing[:3]}")
     phantom = sorted(got - delivered)
     if phantom:
-        ledger_says = {k: dict(outcomes.get(k, {})) for k in phantom[:3]}
+        ledger_says = {k: notes.get(k, []) for k in phantom[:3]}
         problems.append(
             f"{len(phantom)} received keys the ledger does not call delivered: {ledger_says}"
         )
