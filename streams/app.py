@@ -35,13 +35,13 @@ from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
-from confianza.schemas.validate import validate_document
 from confianza.settings import KafkaSettings
 from confianza.streams import correlate, dedupe, normalize
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
 from confianza.streams.score import DAY_S, ScoringConfig
 from confianza.streams.source import IngestLoop
+from confianza.streams.tail import readable_alert
 
 log = get_logger(__name__)
 
@@ -357,7 +357,7 @@ def read_alerts_after(
         while pending:
             for tp, records in client.poll(timeout_ms=1000).items():
                 for record in records:
-                    alert = _readable_alert(record.value)
+                    alert = readable_alert(record.value)
                     if alert is None:
                         log.warning(
                             "unreadable record on alerts.v1 skipped",
@@ -370,17 +370,6 @@ def read_alerts_after(
         return found
     finally:
         client.close()
-
-
-def _readable_alert(raw: bytes | None) -> dict[str, Any] | None:
-    """The alert in ``raw`` if it is one by the contract; anything else is not adopted."""
-    if raw is None:
-        return None
-    try:
-        alert = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return alert if validate_document("alert", alert) == () else None
 
 
 async def reconcile(kafka: KafkaSettings, stage: CampaignStage) -> int:
