@@ -174,6 +174,19 @@ class Grouper:
         await self._deliverer.deliver(item.alert, item.gated, self.subscriber)
         self._on_settled(item.token)
 
+    def drop_pending(self, stale: Callable[[Any], bool]) -> None:
+        """Forget the versions waiting for their group timer whose token is ``stale`` (read
+        from a revoked partition): unsettled, their offsets were not committed, so they are
+        read again as replayed versions. Kept, a stale one could later be settled
+        ``filtered`` (superseded) for a key its replayed copy delivered."""
+        for group in self._groups.values():
+            item = group.pending
+            if item is not None and stale(item.token):
+                group.pending = None
+                if group.timer is not None:
+                    group.timer.cancel()
+                    group.timer = None
+
     def _sweep(self, now: float) -> None:
         """Forget idle groups: resolved ones, and those silent for longer than repeat_interval."""
         keep_for = max(

@@ -273,8 +273,12 @@ class DeliveryWorker:
         self._replay_until.update(until)
 
     def forget(self, partitions: Any) -> None:
-        """Stop tracking partitions this worker no longer owns."""
+        """Stop tracking partitions this worker no longer owns, and drop the versions from
+        them still waiting in grouping (they are read again after the next assignment)."""
         self._tracker.forget(partitions)
+        revoked = set(partitions)
+        for grouper in self._groupers.values():
+            grouper.drop_pending(lambda token: token.tp in revoked)
 
     async def commit(
         self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None

@@ -122,3 +122,22 @@ async def test_versions_read_again_after_a_restart_are_sent_never_folded() -> No
     assert sorted(rec.sent) == [("a", 1), ("a", 2), ("a", 3)]
     assert rec.filtered == []
     assert sorted(settled) == [1, 2, 3]
+
+
+async def test_a_version_waiting_when_its_partition_is_revoked_is_dropped_not_filtered() -> None:
+    """Revoked, it was not settled and is read again (replayed); a stale copy left waiting
+    would be settled ``filtered`` (superseded) for a key the replayed copy delivers."""
+    g, rec, settled = grouper(Grouping(group_wait=0.2, group_interval=0.2, repeat_interval=60))
+    ev = [evidence("bcp", "banking", "clear")]
+    first = make_alert("a", version=1, evidence_list=list(ev))
+    offer(g, first, ("p0", 1))
+    g.drop_pending(lambda token: token[0] == "p0")
+    gated = gate(first, g.subscriber)
+    assert gated is not None
+    g.offer(first, gated, ("p0", 1), replayed=True)  # read again after the assignment
+    ev.append(evidence("bcp", "banking", "clear"))
+    offer(g, make_alert("a", version=2, evidence_list=list(ev)), ("p0", 2))
+    await asyncio.sleep(0.4)
+    assert sorted(rec.sent) == [("a", 1), ("a", 2)]
+    assert rec.filtered == []
+    assert sorted(settled) == [("p0", 1), ("p0", 2)]
