@@ -41,7 +41,7 @@ from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
 from confianza.streams.score import DAY_S, ScoringConfig
 from confianza.streams.source import IngestLoop
-from confianza.streams.tail import readable_alert
+from confianza.streams.tail import alerts_in
 
 log = get_logger(__name__)
 
@@ -356,16 +356,7 @@ def read_alerts_after(
         found = []
         while pending:
             for tp, records in client.poll(timeout_ms=1000).items():
-                for record in records:
-                    alert = readable_alert(record.value)
-                    if alert is None:
-                        log.warning(
-                            "unreadable record on alerts.v1 skipped",
-                            partition=tp.partition,
-                            offset=record.offset,
-                        )
-                        continue
-                    found.append((alert, tp.partition, record.offset))
+                found.extend((alert, tp.partition, r.offset) for alert, r in alerts_in(records))
             pending = [tp for tp in pending if client.position(tp) < ends[tp]]
         return found
     finally:

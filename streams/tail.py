@@ -8,7 +8,7 @@ glance: severity, transition, score with its reasons, who reported it, what to b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -32,11 +32,9 @@ SEVERITY_STYLE = {
     "critical": "bold white on red",
 }
 MAX_INDICATORS_SHOWN = 8
+STALL_TIMEOUT_S = 60.0
 
 log = get_logger(__name__)
-
-
-STALL_TIMEOUT_S = 60.0
 
 
 def read_alerts(
@@ -72,15 +70,7 @@ def read_alerts(
                 return
             for records in client.poll(timeout_ms=500).values():
                 last = time.monotonic()
-                for record in records:
-                    alert = readable_alert(record.value)
-                    if alert is None:
-                        log.warning(
-                            "record on alerts.v1 that is not an alert skipped",
-                            partition=record.partition,
-                            offset=record.offset,
-                        )
-                        continue
+                for alert, _ in alerts_in(records):
                     yield alert
     finally:
         client.close()
@@ -96,6 +86,21 @@ def readable_alert(raw: bytes | None) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return alert if validate_document("alert", alert) == () else None
+
+
+def alerts_in(records: Iterable[Any]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """``(alert, record)`` for each record of ``alerts.v1`` that is an alert by the contract;
+    any other record is skipped with a warning naming its place."""
+    for record in records:
+        alert = readable_alert(record.value)
+        if alert is None:
+            log.warning(
+                "record on alerts.v1 that is not an alert skipped",
+                partition=record.partition,
+                offset=record.offset,
+            )
+            continue
+        yield alert, record
 
 
 def render(alert: dict[str, Any]) -> Panel:
