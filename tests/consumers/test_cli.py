@@ -15,7 +15,7 @@ from confianza.consumers.cli import parse_since
 from confianza.consumers.worker import Topics
 from confianza.settings import KafkaSettings
 
-from .test_crash import ENTRY, SUBSCRIPTIONS
+from .test_crash import ENTRY, SUBSCRIPTIONS, start_worker
 
 
 def confianza(
@@ -90,23 +90,13 @@ def test_replay_of_an_empty_dlq(
 def test_a_ledger_topic_it_cannot_read_stops_the_worker_with_one_line(
     admin_settings: KafkaSettings, topics: Topics, tmp_path: Path, whsec: str
 ) -> None:
-    subs = _one_subscriber(tmp_path)
-    result = confianza(
-        "worker",
-        "deliver",
-        "--channel",
-        "webhook",
-        "--subscriptions",
-        str(subs),
-        "--alerts-topic",
-        topics.alerts,
-        "--deliveries-topic",
-        "no-such-deliveries-topic",
-        settings=admin_settings,
-    )
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "no-such-deliveries-topic does not exist or is not readable" in result.stderr
-    assert "Traceback" not in result.stderr
+    log = tmp_path / "worker.log"
+    unreadable = Topics(topics.alerts, "no-such-deliveries-topic", topics.dlq)
+    worker = start_worker(admin_settings, _one_subscriber(tmp_path), unreadable, log)
+    assert worker.wait(timeout=120) == 2, log.read_text()[-2000:]
+    output = log.read_text()
+    assert "no-such-deliveries-topic does not exist or is not readable" in output
+    assert "Traceback" not in output
 
 
 def test_since_takes_a_time_or_an_age() -> None:

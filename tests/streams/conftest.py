@@ -154,7 +154,9 @@ class Broker:
         return [
             a
             for a in alerts
-            if a is not None and all(r.startswith(f"{prefix}-") for r in a["reporters"])
+            if a is not None
+            and a["reporters"]
+            and all(r.startswith(f"{prefix}-") for r in a["reporters"])
         ]
 
     def dead_letters(self, partners: list[str]) -> list[dict[str, Any]]:
