@@ -45,7 +45,8 @@ EVENTS_DUPLICATE = Counter(
 )
 EVENTS_REJECTED = Counter(
     "confianza_events_rejected_total",
-    "Records rejected, by reason (oversize, not-utf8, not-json, schema, unknown-partner).",
+    "Records rejected, by reason (oversize, not-utf8, not-json, schema, unknown-partner, "
+    "over-budget).",
     ["partner", "reason"],
 )
 INDICATORS_INVALID = Counter(

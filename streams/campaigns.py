@@ -2,23 +2,26 @@
 
 One instance runs in the worker that owns the single partition of the campaign topic (the
 campaign graph needs one consistent view; the heavy work — parsing, validation,
-normalization, per-indicator statistics — is partitioned before it). For every sighting it
-updates the graph, scores the campaign and asks ``alerts`` for a transition; on every tick it
-re-scores open alerts (decay) and forgets idle campaigns.
+normalization, per-indicator statistics — is partitioned before it). It takes sightings in
+batches (as the agent reads them): every sighting updates the graph, then each campaign the
+batch changed is scored once and ``alerts`` decides its transition against the last emitted
+version, so a burst of evidence for one campaign becomes one version, not one per event. On
+every tick it re-scores open alerts (decay) and forgets idle campaigns.
 
-Emission protocol (see docs/DESIGN.md, "Streams"): a version is sent and **acknowledged** by
-the broker before the alert state records it, and the state records the ``alerts.v1`` offset
-of every version (a high-water mark per partition). When the stage takes the partition over
-(start, restart, rebalance), ``reconcile`` reads ``alerts.v1`` after those marks and adopts
-any version that was acknowledged but whose state write was lost. So a version is emitted at
-least once (it is recorded only after the ack) and at most once (anything on the topic is
-known before processing resumes).
+Emission protocol (see docs/DESIGN.md, "Streams"): every version of a batch is sent, and all
+are **acknowledged** by the broker before the alert state records any of them; the state
+records the ``alerts.v1`` offset of every version (a high-water mark per partition). When
+the stage takes the partition over (start, restart, rebalance), ``reconcile`` reads
+``alerts.v1`` after those marks and adopts any version that was acknowledged but whose
+state write was lost. So a version is emitted at least once (it is recorded only after the
+ack) and at most once (anything on the topic is known before processing resumes).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from confianza.logging import get_logger
@@ -26,12 +29,25 @@ from confianza.metrics import ALERTS_EMITTED, E2E_ALERT_SECONDS, OPEN_CAMPAIGNS,
 from confianza.streams import alerts
 from confianza.streams.correlate import CampaignGraph
 from confianza.streams.score import ScoringConfig, score_campaign
+from confianza.streams.writeback import WriteBack
 
 log = get_logger(__name__)
 
 HWM_PREFIX = "__hwm__:"
-Emit = Callable[[dict[str, Any]], Awaitable[tuple[int, int]]]
-"""Sends one alert and returns ``(partition, offset)`` once the broker acknowledged it."""
+Emit = Callable[[list[dict[str, Any]]], Awaitable[list[tuple[int, int]]]]
+"""Sends alert versions (at most one per alert id) and returns each one's ``(partition,
+offset)``, in order, once the broker acknowledged all of them."""
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One alert version built by a batch, waiting for its acknowledgement."""
+
+    alert: dict[str, Any]
+    events: int
+    last_seen: float
+    retires: bool
+    """The alert's campaign was absorbed: its state is dropped once the version is sent."""
 
 
 class CampaignStage:
@@ -47,28 +63,42 @@ class CampaignStage:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cfg = cfg
-        self.graph = CampaignGraph(index, campaigns, cfg.correlation)
-        self.campaigns = campaigns
-        self.states = states
+        self.tables = (WriteBack(index), WriteBack(campaigns), WriteBack(states))
+        self.graph = CampaignGraph(self.tables[0], self.tables[1], cfg.correlation)
+        self.campaigns = self.tables[1]
+        self.states = self.tables[2]
         self.emit = emit
         self.clock = clock
 
-    async def on_sighting(self, sighting: Mapping[str, Any]) -> None:
-        """Join one sighting and emit whatever transitions it causes."""
-        update = self.graph.add(sighting)
-        for absorbed in update.absorbed:
-            await self._retire(absorbed, update.campaign_id)
-        if not update.new_event:
-            return
-        campaign = self.campaigns[update.campaign_id]
-        score = score_campaign(campaign, campaign["last_seen"], self.cfg)
-        state = self.states.get(campaign["id"])
-        transition = alerts.after_evidence(state, campaign, score, self.cfg)
-        if transition is not None:
-            await self._emit(campaign, score, transition, state)
+    async def on_sightings(self, sightings: Iterable[Mapping[str, Any]]) -> None:
+        """Join a batch of sightings in order, then emit what the batch changed.
+
+        Each alert gets at most one version per batch, decided against its last emitted
+        version (so versions a batch would have superseded are never sent), and every
+        version of the batch is sent before the first acknowledgement is awaited.
+        """
+        versions: list[_Version] = []
+        touched: dict[str, None] = {}  # campaigns with a new event, in order
+        for sighting in sightings:
+            update = self.graph.add(sighting)
+            for absorbed in update.absorbed:
+                touched.pop(absorbed, None)
+                versions.extend(self._retire(absorbed, update.campaign_id))
+            if update.new_event:
+                touched[update.campaign_id] = None
+        for cid in touched:
+            campaign = self.campaigns[cid]
+            score = score_campaign(campaign, campaign["last_seen"], self.cfg)
+            state = self.states.get(cid)
+            transition = alerts.after_evidence(state, campaign, score, self.cfg)
+            if transition is not None:
+                versions.append(self._version(campaign, score, transition, state))
+        await self._send(versions)
+        self._flush()
 
     async def on_tick(self, now: float) -> None:
         """Resolve open alerts whose decayed score fell below the opening band; evict idle."""
+        versions = []
         for key, state in list(self.states.items()):
             if key.startswith(HWM_PREFIX) or state["status"] != "open":
                 continue
@@ -77,51 +107,73 @@ class CampaignStage:
                 continue
             score = score_campaign(campaign, now, self.cfg)
             if alerts.after_tick(state, score, self.cfg) == "resolved":
-                await self._emit(campaign, score, "resolved", state, note="quiet period")
+                versions.append(
+                    self._version(campaign, score, "resolved", state, note="quiet period")
+                )
+        await self._send(versions)
         for cid in self.graph.evict_idle(now):
             state = self.states.get(cid)
             if state is not None:
                 del self.states[cid]
+        self._flush()
         OPEN_CAMPAIGNS.set(len(self.campaigns))
         TRACKED_INDICATORS.set(len(self.graph.index))
 
-    async def _retire(self, absorbed: str, survivor: str) -> None:
+    def _flush(self) -> None:
+        """Write what the batch changed to the tables: once per key."""
+        for table in self.tables:
+            table.flush()
+
+    def _retire(self, absorbed: str, survivor: str) -> list[_Version]:
         """An absorbed campaign's open alert is resolved, naming the alert that goes on."""
         state = self.states.get(absorbed)
         if state is None:
-            return
-        if state["status"] == "open":
-            ghost = {**self.campaigns[survivor], "id": absorbed}
-            score = score_campaign(ghost, ghost["last_seen"], self.cfg)
-            await self._emit(ghost, score, "resolved", state, note=f"merged into {survivor}")
-        del self.states[absorbed]
+            return []
+        if state["status"] != "open":
+            del self.states[absorbed]
+            return []
+        ghost = {**self.campaigns[survivor], "id": absorbed}
+        score = score_campaign(ghost, ghost["last_seen"], self.cfg)
+        note = f"merged into {survivor}"
+        return [self._version(ghost, score, "resolved", state, note=note, retires=True)]
 
-    async def _emit(
+    def _version(
         self,
         campaign: Mapping[str, Any],
         score: Any,
         transition: str,
         state: Mapping[str, Any] | None,
         note: str | None = None,
-    ) -> None:
+        retires: bool = False,
+    ) -> _Version:
         version = 1 if state is None else state["version"] + 1
-        now = self.clock()
-        alert = alerts.build_alert(campaign, score, transition, version, now, note)
-        partition, offset = await self.emit(alert)
+        alert = alerts.build_alert(campaign, score, transition, version, self.clock(), note)
         events = len(campaign["evidence"]) + campaign["overflow_events"]
-        self.states[campaign["id"]] = alerts.remember(alert, partition, offset, events)
-        self._advance_hwm(partition, offset)
-        ALERTS_EMITTED.labels(severity=alert["severity"], transition=transition).inc()
-        if transition != "resolved":
-            E2E_ALERT_SECONDS.observe(max(0.0, now - campaign["last_seen"]))
-        log.info(
-            "alert emitted",
-            alert_id=alert["alert_id"],
-            version=version,
-            transition=transition,
-            severity=alert["severity"],
-            score=alert["score"],
-        )
+        return _Version(alert, events, campaign["last_seen"], retires)
+
+    async def _send(self, versions: list[_Version]) -> None:
+        """Emit the versions; record each in the state only once all are acknowledged."""
+        if not versions:
+            return
+        positions = await self.emit([v.alert for v in versions])
+        for v, (partition, offset) in zip(versions, positions, strict=True):
+            alert = v.alert
+            if v.retires:
+                del self.states[alert["alert_id"]]
+            else:
+                self.states[alert["alert_id"]] = alerts.remember(alert, partition, offset, v.events)
+            self._advance_hwm(partition, offset)
+            ALERTS_EMITTED.labels(severity=alert["severity"], transition=alert["transition"]).inc()
+            if alert["transition"] != "resolved":
+                E2E_ALERT_SECONDS.observe(max(0.0, self.clock() - v.last_seen))
+            log.info(
+                "alert emitted",
+                alert_id=alert["alert_id"],
+                version=alert["version"],
+                transition=alert["transition"],
+                severity=alert["severity"],
+                score=alert["score"],
+            )
 
     def _advance_hwm(self, partition: int, offset: int) -> None:
         key = f"{HWM_PREFIX}{partition}"
@@ -141,9 +193,11 @@ class CampaignStage:
         """Take in an alert version found on ``alerts.v1``; True if the state lacked it."""
         updated = alerts.adopt(self.states.get(alert["alert_id"]), alert, partition, offset)
         self._advance_hwm(partition, offset)
+        if updated is not None:
+            self.states[alert["alert_id"]] = updated
+        self._flush()
         if updated is None:
             return False
-        self.states[alert["alert_id"]] = updated
         log.warning(
             "adopted alert version acknowledged before a crash",
             alert_id=alert["alert_id"],

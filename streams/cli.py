@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from confianza.cli.common import EXIT_PARTIAL, fail, kafka_errors, load_settings
+from confianza.streams.budget import DEFAULT_PER_HOUR
 from confianza.streams.score import ScoringConfigError, load_scoring
 
 alerts_app = typer.Typer(help="Watch the alerts the streams worker emits.", no_args_is_help=True)
@@ -42,9 +43,16 @@ def worker(
         envvar="CONFIANZA_STREAMS_APP_ID",
         help="Consumer group and internal-topic prefix (must start with confianza-streams).",
     ),
+    admission_budget: int = typer.Option(
+        DEFAULT_PER_HOUR,
+        "--admission-budget",
+        envvar="CONFIANZA_STREAMS_ADMISSION_BUDGET",
+        min=0,
+        help="Records a partner may write per hour; beyond it records are rejected with "
+        "reason over-budget until the next hour (0: no budget).",
+    ),
 ) -> None:
     """Run the streams worker: ingest, dedupe, correlate, score, alert (until SIGTERM)."""
-    import faust
     from kafka.errors import KafkaError
 
     from confianza.observability.server import (
@@ -52,7 +60,7 @@ def worker(
         start_metrics_server,
         worker_metrics,
     )
-    from confianza.streams.app import create_app, declare_topics
+    from confianza.streams.app import create_app, declare_topics, new_worker
 
     settings = load_settings()
     try:
@@ -71,6 +79,7 @@ def worker(
         data_dir=str(data_dir),
         tick_seconds=tick,
         app_id=app_id,
+        admission_budget=admission_budget,
     )
     try:
         declare_topics(app, settings.kafka)
@@ -83,12 +92,7 @@ def worker(
         )
     except MetricsServerError as exc:
         fail(str(exc))
-    faust.Worker(
-        app,
-        loglevel=settings.log.level.lower().replace("warning", "warn"),
-        quiet=True,
-        redirect_stdouts=False,
-    ).execute_from_commandline()
+    new_worker(app, settings.log.level).execute_from_commandline()
 
 
 @alerts_app.command("tail")

@@ -113,8 +113,11 @@ def reject(record: Record, partner: str, reason: str, errors: list[dict[str, str
     return Rejected(partner, key.encode(), receipt, dlq, reason)
 
 
-def admit(record: Record, sector_of: Callable[[str], str | None]) -> Candidate | Rejected:
-    """Decide one record. ``sector_of(partner)`` is the partner registry lookup."""
+def admit(
+    record: Record, sector_of: Callable[[str], str | None], over_budget: str | None = None
+) -> Candidate | Rejected:
+    """Decide one record. ``sector_of(partner)`` is the partner registry lookup;
+    ``over_budget`` is the admission budget's refusal of this record (``budget``), if any."""
     partner = partner_of(record.topic)
     if partner is None:  # the subscription pattern is the same regex: cannot happen
         raise ValueError(f"{record.topic!r} is not a partner ingest topic")
@@ -133,6 +136,8 @@ def admit(record: Record, sector_of: Callable[[str], str | None]) -> Candidate |
                 }
             ],
         )
+    if over_budget is not None:
+        return reject(record, partner, "over-budget", [{"pointer": "", "message": over_budget}])
     outcome = validate_event(record.value)
     if isinstance(outcome, Rejection):
         return reject(record, partner, outcome.reason, [_error(e) for e in outcome.errors])

@@ -7,7 +7,8 @@ with a short metadata age, so a partner topic created while the worker runs is c
 seconds, without a restart. Consumer group ``<app id>-ingest`` (within the
 ``confianza-streams`` ACL prefix); several workers share the partner partitions.
 
-Per batch: admit every record (``ingest.admit``), send rejected receipts and dead letters and
+Per batch: ask the admission budget (``budget``) which records are over it, admit every
+record (``ingest.admit``), send rejected receipts and dead letters and
 forward candidates to the events stage (keyed by uid), wait until the broker acknowledged all
 of it, then commit the batch's offsets. A crash before the commit replays the batch, which
 produces identical records (admission is deterministic): at-least-once, no loss.
@@ -36,6 +37,7 @@ from confianza.metrics import (
 from confianza.schemas.taxonomy import INDICATOR_KINDS
 from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
 from confianza.settings import KafkaSettings
+from confianza.streams.budget import AdmissionBudget
 from confianza.streams.ingest import Candidate, Record, Rejected, admit
 from confianza.streams.registry import PartnerRegistry
 
@@ -68,6 +70,7 @@ class IngestLoop:
         events_topic: str,
         *,
         group_id: str,
+        budget: AdmissionBudget,
         batch_size: int = 1000,
         metadata_max_age_ms: int = 3000,
     ) -> None:
@@ -75,6 +78,7 @@ class IngestLoop:
         self.registry = registry
         self.events_topic = events_topic
         self.group_id = group_id
+        self.budget = budget
         self.batch_size = batch_size
         self.metadata_max_age_ms = metadata_max_age_ms
         self.assigned = asyncio.Event()
@@ -121,9 +125,10 @@ class IngestLoop:
         partners = {partner_of(r.topic) for r in records}
         if any(p is not None and self.registry.sector_of(p) is None for p in partners):
             await self.registry.catch_up()
+        refused = await self.budget.refusals(consumer, records)
         sends: list[Awaitable[Any]] = []
         for record in records:
-            outcome = admit(record, self.registry.sector_of)
+            outcome = admit(record, self.registry.sector_of, refused.get(record))
             sends.extend(await self._outputs(producer, record, outcome))
         await asyncio.gather(*sends)
         offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}

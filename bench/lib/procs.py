@@ -55,11 +55,12 @@ class Workers:
         self.metrics_ports: dict[str, int] = {}
 
     def streams(self, name: str, store: str, app_id: str = "confianza-streams") -> Child:
-        """A ``confianza worker streams`` process (as deployed, with its own state dir)."""
+        """A ``confianza worker streams`` process (as deployed, with its own state dir; no
+        admission budget: the benchmarks send far more per partner than it allows)."""
         self.metrics_ports[name] = free_port()
         return self.supervisor.start(
             name,
-            confianza("worker", "streams", "--store", store),
+            confianza("worker", "streams", "--store", store, "--admission-budget", "0"),
             self.kafka.service_env("streams")
             | {
                 "CONFIANZA_METRICS__PORT": str(self.metrics_ports[name]),

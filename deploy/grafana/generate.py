@@ -560,7 +560,7 @@ def partner_view() -> dashboard.Dashboard:
                 i,
                 "Rejects by reason",
                 "Rejected records per second by reason (oversize, not-utf8, not-json, "
-                "schema, unknown-partner), per partner.",
+                "schema, unknown-partner, over-budget), per partner.",
                 [
                     (
                         _rate("confianza_events_rejected_total", "partner, reason", sel),

@@ -46,12 +46,15 @@ class PureStreams:
         self.offset = 0
         self.loop = asyncio.new_event_loop()
 
-    async def _emit(self, alert: dict[str, Any]) -> tuple[int, int]:
-        errors = validate_document("alert", alert)
-        assert errors == (), errors
-        orjson.dumps(alert)
-        self.alerts.append(alert)
-        return 0, len(self.alerts) - 1
+    async def _emit(self, batch: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        positions = []
+        for alert in batch:
+            errors = validate_document("alert", alert)
+            assert errors == (), errors
+            orjson.dumps(alert)
+            self.alerts.append(alert)
+            positions.append((0, len(self.alerts) - 1))
+        return positions
 
     def close(self) -> None:
         self.loop.close()
@@ -84,7 +87,7 @@ class PureStreams:
                 self.stats[key] = counted
             sighting["stats"] = correlate.summarize([counted or self.stats.get(key)])
             wire = orjson.loads(orjson.dumps(sighting))
-            self.loop.run_until_complete(self.stage.on_sighting(wire))
+            self.loop.run_until_complete(self.stage.on_sightings([wire]))
 
 
 def check_rejected(raw: bytes, outcome: Rejected, partner: str = PARTNER) -> None:

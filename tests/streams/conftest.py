@@ -103,9 +103,10 @@ class Broker:
             creds = add_partner(self.admin, partner, sector)
             self.partners[partner] = self.admin.with_credentials(creds.username, creds.password)
 
-    def worker(self, app_id: str, tick: float = 1.0) -> Worker:
+    def worker(self, app_id: str, tick: float = 1.0, **env: str) -> Worker:
+        """Start a worker; ``env`` adds to its environment (``CONFIANZA_...=value``)."""
         log = self.tmp / f"{app_id}-{len(self.workers)}.log"
-        worker = Worker(self.env, app_id, log, tick)
+        worker = Worker({**self.env, **env}, app_id, log, tick)
         self.workers.append(worker.start())
         return worker
 

@@ -79,7 +79,10 @@ class Emitter:
 
     def __init__(self) -> None:
         self.alerts: list[dict[str, Any]] = []
+        self.batches: list[int] = []
 
-    async def __call__(self, alert: dict[str, Any]) -> tuple[int, int]:
-        self.alerts.append(alert)
-        return 0, len(self.alerts) - 1
+    async def __call__(self, batch: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        self.batches.append(len(batch))
+        start = len(self.alerts)
+        self.alerts.extend(batch)
+        return [(0, start + i) for i in range(len(batch))]

@@ -27,7 +27,7 @@ def _stage() -> tuple[CampaignStage, Emitter, dict, dict, dict]:
 def _feed(stage: CampaignStage, sightings: list[dict]) -> None:
     async def run() -> None:
         for s in sightings:
-            await stage.on_sighting(s)
+            await stage.on_sightings([s])
 
     asyncio.run(run())
 
@@ -54,6 +54,48 @@ def test_events_sharing_any_indicator_join_one_campaign_and_open_one_alert() -> 
     }
     for alert in emitter.alerts:
         assert validate_document("alert", alert) == ()
+
+
+def test_a_batch_gives_each_alert_one_version_sent_together() -> None:
+    one_by_one, apart, *_ = _stage()
+    together, batched, *_ = _stage()
+    stream = [
+        *sightings_of("bcp", event("B-1", [PHISH_URL, MULE]), "banking"),
+        *sightings_of("claro", event("C-1", [SCAM_PHONE, MULE]), "telecom"),
+        *sightings_of("pnp-divindat", event("P-1", [SCAM_PHONE]), "justice"),
+        *sightings_of("entel", event("E-1", [SCAM_PHONE]), "telecom", offset=1),
+    ]
+    _feed(one_by_one, stream)
+    asyncio.run(together.on_sightings(stream))
+    assert len(apart.alerts) > 1  # one version per new event, one at a time
+    assert batched.batches == [1]  # the batch: one version, one round of acknowledgements
+    (alert,) = batched.alerts
+    assert (alert["version"], alert["transition"]) == (1, "opened")
+    last = apart.alerts[-1]
+    assert alert["evidence"] == last["evidence"]
+    assert (alert["score"], alert["severity"]) == (last["score"], last["severity"])
+    asyncio.run(together.on_sightings(stream))  # the batch again (a replay) emits nothing
+    assert batched.batches == [1]
+
+
+def test_a_merge_in_a_batch_resolves_the_absorbed_alert_in_the_same_round() -> None:
+    stage, emitter, _, campaigns, _ = _stage()
+    other_url = ("url", "https://interbank-seguro.com/", "phishing")
+    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
+    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
+    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
+    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
+    emitted = len(emitter.alerts)
+    bridge = sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice")
+    asyncio.run(stage.on_sightings(bridge))
+    (survivor,) = campaigns
+    batch = emitter.alerts[emitted:]
+    assert emitter.batches[-1] == len(batch) == 2
+    absorbed, going_on = sorted(batch, key=lambda a: a["alert_id"] == survivor)
+    assert absorbed["transition"] == "resolved"
+    assert f"merged into {survivor}" in absorbed["reasons"][-1]["detail"]
+    assert going_on["alert_id"] == survivor
+    assert going_on["transition"] in {"updated", "escalated"}
 
 
 def test_replayed_sightings_change_nothing() -> None:

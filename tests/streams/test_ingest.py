@@ -81,3 +81,18 @@ def test_invalid_indicator_values_become_receipt_warnings() -> None:
 def test_admission_is_deterministic() -> None:
     raw = orjson.dumps(event("E-5"))
     assert admit(record("bcp", raw), SECTORS) == admit(record("bcp", raw), SECTORS)
+
+
+def test_a_record_over_budget_is_refused_with_the_budgets_message_and_its_bytes() -> None:
+    raw = record("bcp", event("E-9"))
+    outcome = admit(raw, SECTORS, "over the admission budget of 6 records per hour")
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason == "over-budget"
+    assert outcome.receipt["event_id"] == "E-9"
+    assert outcome.receipt["errors"][0]["message"].startswith("over the admission budget")
+    assert base64.b64decode(outcome.dlq["raw_b64"]) == raw.value
+    assert validate_document("receipt", outcome.receipt) == ()
+    assert validate_document("dlq-ingest", outcome.dlq) == ()
+    unknown = admit(record("nobody", event("E-9")), SECTORS, "over the admission budget")
+    assert isinstance(unknown, Rejected)
+    assert unknown.reason == "unknown-partner"  # who is asking comes first

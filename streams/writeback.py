@@ -1,0 +1,67 @@
+"""A write-back view of a table: many writes to a key within a batch become one write.
+
+The campaign stage works through these views and calls ``flush`` at the end of every batch,
+so a campaign that gains thirty events in one batch is written to its table (and its
+changelog) once, not thirty times. Reads see the batch's own writes first. Nothing reaches
+the table before ``flush``; the stage flushes before the agent returns, so the writes still
+precede the commit of the batch's offsets (Faust flushes the producer first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+
+class WriteBack(MutableMapping[str, Any]):
+    """Buffers sets and deletes over ``table`` until ``flush``."""
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self._written: dict[str, Any] = {}
+        self._deleted: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._written:
+            return self._written[key]
+        if key in self._deleted:
+            raise KeyError(key)
+        return self.table[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._written[key] = value
+        self._deleted.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._written.pop(key, None)
+        self._deleted.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._written:
+            return True
+        return key not in self._deleted and key in self.table
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self.table):
+            if key not in self._written and key not in self._deleted:
+                yield key
+        yield from list(self._written)
+
+    def __len__(self) -> int:
+        if not self._written and not self._deleted:
+            return len(self.table)
+        return sum(1 for _ in self)
+
+    def flush(self) -> int:
+        """Write every buffered change to the table once; returns how many keys changed."""
+        changed = len(self._written) + len(self._deleted)
+        for key in self._deleted:
+            if key in self.table:
+                del self.table[key]
+        for key, value in self._written.items():
+            self.table[key] = value
+        self._written.clear()
+        self._deleted.clear()
+        return changed
