@@ -41,7 +41,7 @@ from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
 from confianza.streams.score import DAY_S, ScoringConfig
-from confianza.streams.source import IngestLoop
+from confianza.streams.source import COMPRESSION, IngestLoop
 from confianza.streams.tail import alerts_in
 
 log = get_logger(__name__)
@@ -117,6 +117,7 @@ def create_app(
         producer_acks=-1,
         producer_linger_ms=5,  # batch the many small records of each hop: far fewer requests
         producer_max_batch_size=256 * 1024,
+        producer_compression_type=COMPRESSION,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_cleanup_interval=60.0,
