@@ -82,11 +82,21 @@ _DATE_TIME = re.compile(
     r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_PLAIN_DATE_TIME = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""The date-times that need no arithmetic (days 1-28, no leap second): one match decides."""
 
 
 def is_date_time(text: str) -> bool:
     """RFC 3339 ``date-time`` (section 5.6) with calendar checks; a leap second (``:60``) is
     accepted only when it falls at 23:59:60 UTC."""
+    return _PLAIN_DATE_TIME.fullmatch(text) is not None or calendar_date_time(text)
+
+
+def calendar_date_time(text: str) -> bool:
+    """``is_date_time`` the long way: parse the fields and check them against the calendar."""
     m = _DATE_TIME.fullmatch(text)
     if m is None:
         return False
@@ -340,9 +350,21 @@ def validate_document(kind: str, doc: object) -> tuple[FieldError, ...]:
     try:
         if _FAST[kind].is_valid(doc):
             return ()
-    except (ValueError, TypeError) as exc:  # not JSON data: a set, a datetime, ...
-        return (FieldError("", _short(f"not a JSON document: {exc}")),)
+    except (ValueError, TypeError) as exc:
+        # jsonschema-rs refuses values JSON has no type for (a set, a datetime, a key that is
+        # not a string). A value in a field is that field's error, from the explaining
+        # validator; an object key that is not a string makes it no JSON document at all.
+        if _has_non_string_key(doc):
+            return (FieldError("", _short(f"not a JSON document: {exc}")),)
     return _explain(kind, doc) or (FieldError("", f"does not match {kind}.v1"),)
+
+
+def _has_non_string_key(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(not isinstance(k, str) or _has_non_string_key(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_non_string_key(v) for v in value)
+    return False
 
 
 # --- raw events ---------------------------------------------------------------------------

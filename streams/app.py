@@ -406,5 +406,6 @@ async def reconcile(kafka: KafkaSettings, stage: CampaignStage) -> int:
     """Adopt alert versions on ``alerts.v1`` newer than the state's high-water marks."""
     found = await asyncio.to_thread(read_alerts_after, kafka, stage.start_offsets)
     adopted = sum(1 for alert, partition, offset in found if stage.adopt(alert, partition, offset))
+    stage.taken_over()
     log.info("alert state reconciled with alerts.v1", read=len(found), adopted=adopted)
     return adopted

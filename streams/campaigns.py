@@ -28,8 +28,8 @@ from confianza.logging import get_logger
 from confianza.metrics import ALERTS_EMITTED, E2E_ALERT_SECONDS, OPEN_CAMPAIGNS, TRACKED_INDICATORS
 from confianza.streams import alerts
 from confianza.streams.correlate import CampaignGraph
-from confianza.streams.score import ScoringConfig, score_campaign
-from confianza.streams.writeback import WriteBack
+from confianza.streams.score import DAY_S, ScoringConfig, score_campaign
+from confianza.streams.writeback import Flushed, WriteBack
 
 log = get_logger(__name__)
 
@@ -37,6 +37,50 @@ HWM_PREFIX = "__hwm__:"
 Emit = Callable[[list[dict[str, Any]]], Awaitable[list[tuple[int, int]]]]
 """Sends alert versions (at most one per alert id) and returns each one's ``(partition,
 offset)``, in order, once the broker acknowledged all of them."""
+
+
+class TickIndex:
+    """What a tick needs without reading every campaign and alert state: each campaign's last
+    sighting, the open alerts, and how many indicators the index tracks.
+
+    Built by one scan of the tables when the stage has (re)taken its partition (``scan``), then
+    kept current from what every batch writes (``apply``), so a tick costs the open alerts and
+    the idle campaigns, not the whole state.
+    """
+
+    def __init__(self) -> None:
+        self.last_seen: dict[str, float] = {}
+        self.open: set[str] = set()
+        self.indicators = 0
+
+    @classmethod
+    def scan(
+        cls, index: Mapping[str, Any], campaigns: Mapping[str, Any], states: Mapping[str, Any]
+    ) -> TickIndex:
+        ticks = cls()
+        ticks.indicators = sum(1 for _ in index)
+        ticks.last_seen = {cid: c["last_seen"] for cid, c in campaigns.items()}
+        ticks.open = {
+            key
+            for key, state in states.items()
+            if not key.startswith(HWM_PREFIX) and state["status"] == "open"
+        }
+        return ticks
+
+    def apply(self, index: Flushed, campaigns: Flushed, states: Flushed) -> None:
+        self.indicators += index.added - len(index.deleted)
+        for cid, campaign in campaigns.written.items():
+            self.last_seen[cid] = campaign["last_seen"]
+        for cid in campaigns.deleted:
+            self.last_seen.pop(cid, None)
+        for key, state in states.written.items():
+            if key.startswith(HWM_PREFIX):
+                continue
+            if state["status"] == "open":
+                self.open.add(key)
+            else:
+                self.open.discard(key)
+        self.open.difference_update(states.deleted)
 
 
 @dataclass(frozen=True)
@@ -69,6 +113,7 @@ class CampaignStage:
         self.states = self.tables[2]
         self.emit = emit
         self.clock = clock
+        self._ticks: TickIndex | None = None
 
     async def on_sightings(self, sightings: Iterable[Mapping[str, Any]]) -> None:
         """Join a batch of sightings in order, then emit what the batch changed.
@@ -97,13 +142,13 @@ class CampaignStage:
         self._flush()
 
     async def on_tick(self, now: float) -> None:
-        """Resolve open alerts whose decayed score fell below the opening band; evict idle."""
+        """Resolve open alerts whose decayed score fell below the opening band; forget
+        campaigns idle for ``idle_days`` (and their alert states)."""
+        ticks = self.tick_index()
         versions = []
-        for key, state in list(self.states.items()):
-            if key.startswith(HWM_PREFIX) or state["status"] != "open":
-                continue
-            campaign = self.campaigns.get(key)
-            if campaign is None:
+        for key in sorted(ticks.open):
+            state, campaign = self.states.get(key), self.campaigns.get(key)
+            if state is None or campaign is None:
                 continue
             score = score_campaign(campaign, now, self.cfg)
             if alerts.after_tick(state, score, self.cfg) == "resolved":
@@ -111,18 +156,32 @@ class CampaignStage:
                     self._version(campaign, score, "resolved", state, note="quiet period")
                 )
         await self._send(versions)
-        for cid in self.graph.evict_idle(now):
-            state = self.states.get(cid)
-            if state is not None:
+        horizon = now - self.cfg.correlation.idle_days * DAY_S
+        idle = sorted(cid for cid, seen in ticks.last_seen.items() if seen < horizon)
+        self.graph.forget(idle)
+        for cid in idle:
+            if cid in self.states:
                 del self.states[cid]
         self._flush()
-        OPEN_CAMPAIGNS.set(len(self.campaigns))
-        TRACKED_INDICATORS.set(len(self.graph.index))
+        OPEN_CAMPAIGNS.set(len(ticks.last_seen))
+        TRACKED_INDICATORS.set(ticks.indicators)
+
+    def taken_over(self) -> None:
+        """Called when the stage has (re)taken its partition and reconciled: the tables may
+        hold other state than before, so the next tick scans them again."""
+        self._ticks = None
+
+    def tick_index(self) -> TickIndex:
+        """The index ticks use: scanned from the tables on first use after a takeover."""
+        if self._ticks is None:
+            self._ticks = TickIndex.scan(*(view.table for view in self.tables))
+        return self._ticks
 
     def _flush(self) -> None:
         """Write what the batch changed to the tables: once per key."""
-        for table in self.tables:
-            table.flush()
+        index, campaigns, states = (view.flush() for view in self.tables)
+        if self._ticks is not None:
+            self._ticks.apply(index, campaigns, states)
 
     def _retire(self, absorbed: str, survivor: str) -> list[_Version]:
         """An absorbed campaign's open alert is resolved, naming the alert that goes on."""

@@ -6,7 +6,7 @@ Two jobs, both pure over mutable mappings (Faust tables in the worker, dicts in 
   reporters, sectors, event count, first/last seen); the indicator stage calls them for every
   sighting, partitioned by canonical indicator key.
 - ``CampaignGraph`` joins events that share a linkable indicator into one campaign. The
-  campaign stage calls ``add`` for every sighting and ``evict_idle`` on every tick. State is
+  campaign stage calls ``add`` for every sighting and ``forget`` for idle campaigns. State is
   bounded by the ``correlation`` section of ``scoring.yaml``: indicators and listed evidence
   per campaign, campaigns per indicator, and an idle TTL; whatever a cap refuses is counted in
   ``confianza_state_evictions_total`` and in the campaign, never silently lost.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confianza.metrics import STATE_EVICTIONS
-from confianza.streams.score import DAY_S, Correlation
+from confianza.streams.score import Correlation
 
 # Every eviction kind has a series from the start (0 until a cap or TTL bites).
 _EVICTED = {
@@ -290,10 +290,9 @@ class CampaignGraph:
             return
         self.index[key] = [*ids, cid]
 
-    def evict_idle(self, now: float) -> list[str]:
-        """Forget campaigns without a sighting for ``idle_days``; returns their ids."""
-        horizon = now - self.limits.idle_days * DAY_S
-        idle = [cid for cid, c in list(self.campaigns.items()) if c["last_seen"] < horizon]
+    def forget(self, idle: Iterable[str]) -> None:
+        """Forget these campaigns (idle for ``idle_days``: the stage decides) and unlink them
+        from the index."""
         for cid in idle:
             campaign = self.campaigns[cid]
             for key in [*campaign["indicators"], *(f"event:{u}" for u in campaign["evidence"])]:
@@ -304,4 +303,3 @@ class CampaignGraph:
                     del self.index[key]
             del self.campaigns[cid]
             _EVICTED["campaign-idle"].inc()
-        return idle

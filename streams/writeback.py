@@ -10,7 +10,19 @@ precede the commit of the batch's offsets (Faust flushes the producer first).
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What one ``flush`` changed in the table."""
+
+    written: dict[str, Any]
+    deleted: frozenset[str]
+    """Keys that were in the table and are gone."""
+    added: int
+    """How many written keys were new to the table."""
 
 
 class WriteBack(MutableMapping[str, Any]):
@@ -54,14 +66,16 @@ class WriteBack(MutableMapping[str, Any]):
             return len(self.table)
         return sum(1 for _ in self)
 
-    def flush(self) -> int:
-        """Write every buffered change to the table once; returns how many keys changed."""
-        changed = len(self._written) + len(self._deleted)
-        for key in self._deleted:
-            if key in self.table:
-                del self.table[key]
+    def flush(self) -> Flushed:
+        """Write every buffered change to the table once; returns what changed."""
+        deleted = frozenset(key for key in self._deleted if key in self.table)
+        for key in deleted:
+            del self.table[key]
+        added = 0
         for key, value in self._written.items():
+            added += key not in self.table
             self.table[key] = value
+        flushed = Flushed(dict(self._written), deleted, added)
         self._written.clear()
         self._deleted.clear()
-        return changed
+        return flushed

@@ -9,13 +9,17 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from confianza.schemas import validate
 from confianza.schemas.indicators import normalize_all
 from confianza.schemas.validate import (
     MAX_DEPTH,
     MAX_EVENT_BYTES,
     FieldError,
     Rejection,
+    calendar_date_time,
     decode,
     encode,
     is_date_time,
@@ -315,6 +319,12 @@ def test_encode_round_trips_dataclasses() -> None:
 )
 def test_date_time_rule(text: str, valid: bool) -> None:
     assert is_date_time(text) is valid
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(validate._PLAIN_DATE_TIME, fullmatch=True))
+def test_the_one_match_date_time_path_agrees_with_the_calendar(text: str) -> None:
+    assert calendar_date_time(text)
 
 
 def test_errors_come_in_document_order(phishing_event: Event) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from confianza.schemas.validate import validate_document
-from confianza.streams.campaigns import CampaignStage
+from confianza.streams.campaigns import CampaignStage, TickIndex
 from confianza.streams.correlate import CampaignGraph, count_sighting, summarize
 from confianza.streams.score import DAY_S, load_scoring
 from tests.streams.helpers import Emitter, event, sightings_of
@@ -180,3 +180,37 @@ def test_campaigns_per_indicator_cap() -> None:
     graph._link("event:zz", "d", {"indicators": {}})
     graph._link("url:x", "d", {"indicators": {"url:x": {}}})
     assert index["url:x"] == ["a", "b", "c"]
+
+
+def test_the_tick_index_kept_by_batches_matches_a_scan_of_the_tables() -> None:
+    stage, _emitter, index, campaigns, states = _stage()
+    other_url = ("url", "https://interbank-seguro.com/", "phishing")
+    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
+    ticks = stage.tick_index()  # built now, kept current from here on
+    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
+    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
+    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
+    _feed(stage, sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice"))
+    _feed(stage, sightings_of("bitel", event("T-1", [SCAM_PHONE]), "telecom"))
+
+    def same_as_a_scan() -> None:
+        scanned = TickIndex.scan(index, campaigns, states)
+        assert stage.tick_index() is ticks
+        assert (ticks.last_seen, ticks.open, ticks.indicators) == (
+            scanned.last_seen,
+            scanned.open,
+            scanned.indicators,
+        )
+
+    same_as_a_scan()
+    assert len(ticks.open) == 1  # the merged campaign's alert; the absorbed one resolved
+    last_seen = max(ticks.last_seen.values())
+    asyncio.run(stage.on_tick(last_seen + 4 * DAY_S))  # decayed to nothing: resolved
+    same_as_a_scan()
+    assert ticks.open == set()
+    asyncio.run(stage.on_tick(last_seen + 30 * DAY_S))  # forgets every campaign
+    same_as_a_scan()
+    assert ticks.last_seen == {}
+    assert ticks.indicators == 0
+    stage.taken_over()
+    assert stage.tick_index() is not ticks

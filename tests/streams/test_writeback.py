@@ -33,7 +33,12 @@ def test_many_writes_to_a_key_reach_the_table_once_at_flush() -> None:
         view["campaign"] = {"events": n}
     assert view["campaign"] == {"events": 29}
     assert table == {}  # nothing before the flush
-    assert view.flush() == 1
+    flushed = view.flush()
+    assert (flushed.written, flushed.deleted, flushed.added) == (
+        {"campaign": {"events": 29}},
+        frozenset(),
+        1,
+    )
     assert table == {"campaign": {"events": 29}}
     assert table.writes == {"campaign": 1}
 
@@ -53,6 +58,7 @@ def test_reads_iteration_and_deletes_see_the_batch_first() -> None:
     assert view.get("a") is None
     with pytest.raises(KeyError):
         del view["a"]
-    view.flush()
+    flushed = view.flush()
+    assert (flushed.deleted, flushed.added) == ({"a"}, 1)  # "tmp" was never in the table
     assert table == {"b": 2, "c": 3}
     assert table.writes == {"a": 1, "c": 1}  # "tmp" never reached the table
