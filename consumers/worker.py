@@ -142,7 +142,7 @@ class DeliveryWorker:
                 channel, ledger, DeadLetters(producer, self.topics.dlq), self.policy
             )
             self._groupers = {
-                s.id: Grouper(s, deliverer, self._tracker.settled, self._fail)
+                s.id: Grouper(s, deliverer, self._tracker.settled, self.fail)
                 for s in self.subscribers
             }
             consumer = AIOKafkaConsumer(
@@ -212,10 +212,11 @@ class DeliveryWorker:
             await asyncio.sleep(COMMIT_INTERVAL_S)
             await self.commit(consumer)
 
-    def _fail(self, exc: BaseException) -> None:
-        """A ledger or DLQ write failed: stop consuming; ``run`` raises it after cleaning up."""
+    def fail(self, exc: BaseException) -> None:
+        """A ledger or DLQ write failed, or the ledger could not be read when partitions were
+        assigned: stop consuming; ``run`` raises it after cleaning up."""
         if self._failure is None:
-            log.error("ledger write failed; stopping", error=f"{type(exc).__name__}: {exc}")
+            log.error("ledger unusable; stopping", error=f"{type(exc).__name__}: {exc}")
             self._failure = exc
 
     def _handle(self, message: Any, deliverer: Deliverer, ledger: Ledger) -> None:
@@ -257,7 +258,7 @@ class DeliveryWorker:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self._fail(task.exception())  # type: ignore[arg-type]
+            self.fail(task.exception())  # type: ignore[arg-type]
 
     async def _filtered(
         self, deliverer: Deliverer, alert: dict[str, Any], subscriber: Subscriber, token: Token
@@ -310,12 +311,22 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._worker.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        await self._ledger.catch_up()
-        # Any partition may have been consumed before by a worker that crashed mid-send, even
-        # one that never committed (killed before its first commit): what is already on it
-        # is sent, never folded.
-        if assigned:
-            self._worker.replaying(await self._consumer.end_offsets(list(assigned)))
+        # aiokafka assigns the partitions, and may fetch from them, before it calls this: a
+        # record handled now would be checked against a ledger that has not caught up and
+        # without its replay bound, so it could be folded (and settled ``filtered``) although
+        # a crashed worker had delivered it. Their records wait until both are known.
+        self._consumer.pause(*assigned)
+        try:
+            await self._ledger.catch_up()
+            # Any partition may have been consumed before by a worker that crashed mid-send,
+            # even one that never committed (killed before its first commit): what is already
+            # on it is sent, never folded.
+            if assigned:
+                self._worker.replaying(await self._consumer.end_offsets(list(assigned)))
+        except Exception as exc:  # without its ledger the worker cannot deliver safely
+            self._worker.fail(exc)
+            return
+        self._consumer.resume(*assigned)
 
 
 GC_THRESHOLDS = (50_000, 20, 100)
