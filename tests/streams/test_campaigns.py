@@ -14,6 +14,7 @@ CFG = load_scoring()
 PHISH_URL = ("url", "https://bcp-zonasegura.com/login", "phishing")
 SCAM_PHONE = ("phone", "987654321", "scam-contact")
 MULE = ("bank-account", "00320000300012345633", "mule-account")
+OTHER_URL = ("url", "https://interbank-seguro.com/", "phishing")
 
 
 def _stage() -> tuple[CampaignStage, Emitter, dict, dict, dict]:
@@ -22,6 +23,22 @@ def _stage() -> tuple[CampaignStage, Emitter, dict, dict, dict]:
     states: dict = {}
     emitter = Emitter()
     return CampaignStage(CFG, index, campaigns, states, emitter), emitter, index, campaigns, states
+
+
+def _feed_two_campaigns(stage: CampaignStage) -> None:
+    """Two campaigns of two reporters each, one per phishing URL, one event at a time."""
+    for partner, sector, event_id, url in (
+        ("bcp", "banking", "B-1", PHISH_URL),
+        ("claro", "telecom", "C-1", PHISH_URL),
+        ("interbank", "banking", "I-1", OTHER_URL),
+        ("entel", "telecom", "E-1", OTHER_URL),
+    ):
+        _feed(stage, sightings_of(partner, event(event_id, [url]), sector))
+
+
+def _bridge() -> list[dict]:
+    """An event that shares an indicator with each of the two campaigns."""
+    return sightings_of("pnp-divindat", event("P-1", [PHISH_URL, OTHER_URL]), "justice")
 
 
 def _feed(stage: CampaignStage, sightings: list[dict]) -> None:
@@ -80,14 +97,9 @@ def test_a_batch_gives_each_alert_one_version_sent_together() -> None:
 
 def test_a_merge_in_a_batch_resolves_the_absorbed_alert_in_the_same_round() -> None:
     stage, emitter, _, campaigns, _ = _stage()
-    other_url = ("url", "https://interbank-seguro.com/", "phishing")
-    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
-    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
-    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
-    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
+    _feed_two_campaigns(stage)
     emitted = len(emitter.alerts)
-    bridge = sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice")
-    asyncio.run(stage.on_sightings(bridge))
+    asyncio.run(stage.on_sightings(_bridge()))
     (survivor,) = campaigns
     batch = emitter.alerts[emitted:]
     assert emitter.batches[-1] == len(batch) == 2
@@ -111,13 +123,9 @@ def test_replayed_sightings_change_nothing() -> None:
 
 def test_two_campaigns_bridged_by_an_event_merge_and_the_absorbed_alert_resolves() -> None:
     stage, emitter, index, campaigns, _ = _stage()
-    other_url = ("url", "https://interbank-seguro.com/", "phishing")
-    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
-    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
-    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
-    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
+    _feed_two_campaigns(stage)
     assert len(campaigns) == 2
-    _feed(stage, sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice"))
+    _feed(stage, _bridge())
     assert len(campaigns) == 1
     resolved = [a for a in emitter.alerts if a["transition"] == "resolved"]
     assert len(resolved) == 1
@@ -184,13 +192,9 @@ def test_campaigns_per_indicator_cap() -> None:
 
 def test_the_tick_index_kept_by_batches_matches_a_scan_of_the_tables() -> None:
     stage, _emitter, index, campaigns, states = _stage()
-    other_url = ("url", "https://interbank-seguro.com/", "phishing")
-    _feed(stage, sightings_of("bcp", event("B-1", [PHISH_URL]), "banking"))
-    ticks = stage.tick_index()  # built now, kept current from here on
-    _feed(stage, sightings_of("claro", event("C-1", [PHISH_URL]), "telecom"))
-    _feed(stage, sightings_of("interbank", event("I-1", [other_url]), "banking"))
-    _feed(stage, sightings_of("entel", event("E-1", [other_url]), "telecom"))
-    _feed(stage, sightings_of("pnp-divindat", event("P-1", [PHISH_URL, other_url]), "justice"))
+    ticks = stage.tick_index()  # built now (empty), kept current from here on
+    _feed_two_campaigns(stage)
+    _feed(stage, _bridge())
     _feed(stage, sightings_of("bitel", event("T-1", [SCAM_PHONE]), "telecom"))
 
     def same_as_a_scan() -> None:
