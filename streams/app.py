@@ -28,6 +28,7 @@ from typing import Any
 
 import faust
 import orjson
+import uvloop
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka import TopicPartition
 
@@ -314,7 +315,9 @@ def create_app(
 
 
 def new_worker(app: faust.App, level: str) -> faust.Worker:
-    """The Faust worker that runs ``app``, logging at ``level`` (DEBUG/INFO/WARNING/ERROR)."""
+    """The Faust worker that runs ``app`` on uvloop, logging at ``level``
+    (DEBUG/INFO/WARNING/ERROR). Call it before anything creates the process's event loop."""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     worker = faust.Worker(
         app, loglevel=level.lower().replace("warning", "warn"), quiet=True, redirect_stdouts=False
     )
