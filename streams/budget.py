@@ -19,7 +19,7 @@ writes, not what it gets accepted.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -42,27 +42,29 @@ class AdmissionBudget:
         self._first: dict[TopicPartition, tuple[int, int]] = {}
         """Per partition: (hour window start ms, first offset in it)."""
 
-    async def refusals(self, consumer: Any, records: Iterable[Record]) -> dict[Record, str]:
-        """The records of a batch that are over budget, each with the message for its receipt.
+    async def refusals(self, consumer: Any, records: Sequence[Record]) -> list[str | None]:
+        """For each record of a batch, in order: the message for its receipt if it is over
+        budget, else None.
 
         ``consumer`` is the ingest loop's aiokafka consumer (partition counts and
         ``offsets_for_times``).
         """
         if not self.per_hour:
-            return {}
-        refused = {}
+            return [None] * len(records)
+        refused: list[str | None] = []
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             window = record.timestamp_ms - record.timestamp_ms % HOUR_MS
             first = await self._first_offset(consumer, tp, window, record.offset)
             partitions = len(consumer.partitions_for_topic(record.topic) or ()) or 1
             limit = math.ceil(self.per_hour / partitions)
-            if record.offset - first >= limit:
-                refused[record] = (
-                    f"over the admission budget of {self.per_hour} records per hour "
-                    f"({limit} on each of the {partitions} partitions of {record.topic}); "
-                    f"records are admitted again from {iso((window + HOUR_MS) / 1000)}"
-                )
+            refused.append(
+                f"over the admission budget of {self.per_hour} records per hour "
+                f"({limit} on each of the {partitions} partitions of {record.topic}); "
+                f"records are admitted again from {iso((window + HOUR_MS) / 1000)}"
+                if record.offset - first >= limit
+                else None
+            )
         return refused
 
     async def _first_offset(

@@ -132,8 +132,8 @@ class IngestLoop:
             await self.registry.catch_up()
         refused = await self.budget.refusals(consumer, records)
         sends: list[Awaitable[Any]] = []
-        for record in records:
-            outcome = admit(record, self.registry.sector_of, refused.get(record))
+        for record, over_budget in zip(records, refused, strict=True):
+            outcome = admit(record, self.registry.sector_of, over_budget)
             sends.extend(await self._outputs(producer, record, outcome))
         await asyncio.gather(*sends)
         offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}

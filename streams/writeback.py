@@ -75,7 +75,7 @@ class WriteBack(MutableMapping[str, Any]):
         for key, value in self._written.items():
             added += key not in self.table
             self.table[key] = value
-        flushed = Flushed(dict(self._written), deleted, added)
-        self._written.clear()
+        flushed = Flushed(self._written, deleted, added)
+        self._written = {}
         self._deleted.clear()
         return flushed
