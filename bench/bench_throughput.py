@@ -9,7 +9,10 @@ In one session (one local broker, provisioned as deployed, the simulator's 14 pa
 2. **pipeline** -- one ``confianza worker streams`` (RocksDB store, as deployed) takes a burst
    (its saturation rate, receipts and full completion), then a ramp of open-loop steps around
    it; the maximum sustained rate is the highest step it kept up with (see
-   ``bench.lib.measure.step``), for the realistic mix of the simulator;
+   ``bench.lib.measure.step``), for the realistic mix of the simulator. Every topic's end
+   offsets before and after the burst give the Kafka records the process reads and writes
+   per event (the relay: one and one), which splits the ratio of events per CPU-second into
+   records per event and cost per record;
 3. **profile** -- py-spy samples the streams process during another burst (time by area and
    by function: where the time goes);
 4. **scale-out** -- a second streams process joins the group and the burst is repeated; two
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lib.measure import Target, backlog, burst, step
-from bench.lib.pipeline import relay_target, start_streams, streams_target
+from bench.lib.pipeline import APP_ID, relay_target, start_streams, streams_target
 from bench.lib.profile import py_spy
 from bench.lib.results import Run, run_id
 from bench.lib.session import SMOKE_PARTNERS, Session
@@ -44,10 +47,38 @@ RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
 MAX_EXTRA_STEPS = 3
 PROFILE_S = 30.0
 GRACE_S, GRACE_SHARE = 5.0, 0.3  # a sustained step has drained this soon after its end
+STREAMS_READS = tuple(f"{APP_ID}-{name}" for name in ("events", "sightings", "campaign"))
+"""The internal topics the streams process reads back (besides the partner topics)."""
+RELAY_RECORDS_PER_EVENT = 2  # the relay reads each record once and writes it once
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
     return round(part / whole, 3) if part and whole else None
+
+
+def _times(rate: float | None, factor: float) -> float | None:
+    return round(rate * factor, 1) if rate else None
+
+
+def records_per_event(before: dict[str, int], after: dict[str, int], events: int) -> dict[str, Any]:
+    """Kafka records per event of a drained burst, from every topic's end offsets before and
+    after it: written to each topic, and in all read and written by the streams process."""
+    written = {
+        topic: (count - before.get(topic, 0)) / events
+        for topic, count in after.items()
+        if count > before.get(topic, 0)
+    }
+    by_partners = sum(n for topic, n in written.items() if topic.startswith("ingest."))
+    by_worker = sum(written.values()) - by_partners
+    read = by_partners + sum(written.get(topic, 0.0) for topic in STREAMS_READS)
+    return {
+        "written_by_topic": {
+            topic: round(n, 2) for topic, n in sorted(written.items(), key=lambda kv: -kv[1])
+        },
+        "written_by_worker": round(by_worker, 2),
+        "read_by_worker": round(read, 2),
+        "handled_by_worker": round(by_worker + read, 2),
+    }
 
 
 def ramp(
@@ -141,7 +172,11 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
     workers: list[Child] = []
     start_streams(session, workers, 1, store)
     target = streams_target(session, workers)
+    offsets_before = session.kafka.records_per_topic()
     pipe_burst = burst(session, target, burst_records)
+    records = records_per_event(
+        offsets_before, session.kafka.records_per_topic(), pipe_burst["records"]
+    )
     pipe_ramp = ramp(session, target, pipe_burst["completed_per_s"], seconds, fractions, extra)
 
     print("profile: py-spy on the streams process during a burst", flush=True)
@@ -169,6 +204,7 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
         },
         "pipeline": {
             "burst_one_process": pipe_burst,
+            "records_per_event": records,
             "ramp": pipe_ramp,
             "burst_two_processes": pipe_burst_two,
             "profile": profile,
@@ -184,6 +220,14 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
             "passthrough_per_cpu_second": pass_one["records_per_cpu_second"],
             "ratio_per_cpu_second": _ratio(
                 pipe_burst["records_per_cpu_second"], pass_one["records_per_cpu_second"]
+            ),
+            "pipeline_records_per_event": records["handled_by_worker"],
+            "passthrough_records_per_event": RELAY_RECORDS_PER_EVENT,
+            "pipeline_records_per_cpu_second": _times(
+                pipe_burst["records_per_cpu_second"], records["handled_by_worker"]
+            ),
+            "passthrough_records_per_cpu_second": _times(
+                pass_one["records_per_cpu_second"], RELAY_RECORDS_PER_EVENT
             ),
             "scale_out_pipeline": _ratio(
                 pipe_burst_two["completed_per_s"], pipe_burst["completed_per_s"]

@@ -81,6 +81,21 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
             f"{_n(tp['pipeline_per_cpu_second'])} | {_n(tp['passthrough_per_cpu_second'])} | "
             f"{_ratio(tp['pipeline_per_cpu_second'], tp['passthrough_per_cpu_second'])} | — | — |"
         )
+        if tp.get("pipeline_records_per_event"):
+            rows.append(
+                f"| Kafka records read + written per event by the process (burst) | "
+                f"{_n(tp['pipeline_records_per_event'], '', 1)} | "
+                f"{_n(tp['passthrough_records_per_event'])} | "
+                f"{_ratio(tp['pipeline_records_per_event'], tp['passthrough_records_per_event'])}"
+                f" | — | — |"
+            )
+            per_cpu = tp["pipeline_records_per_cpu_second"]
+            relay_per_cpu = tp["passthrough_records_per_cpu_second"]
+            rows.append(
+                f"| Kafka records per CPU-second of the process (cost per record) | "
+                f"{_n(per_cpu)} | {_n(relay_per_cpu)} | {_ratio(per_cpu, relay_per_cpu)} "
+                f"| — | — |"
+            )
         rows.append(
             f"| scale-out, two processes ÷ one (burst) | {_n(tp['scale_out_pipeline'], 'x', 2)} "
             f"| {_n(tp['scale_out_passthrough'], 'x', 2)} | — | ≥ 1.8x | "

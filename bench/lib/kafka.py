@@ -3,8 +3,8 @@
 ``BenchKafka.start(partners)`` starts a one-node KRaft broker (``confianza.dev.kafka``) on
 127.0.0.1, applies the topic file, creates the streams and deliver service principals and
 onboards the partners (SCRAM user, topic pair, ACLs, registry), exactly as ``make demo`` does.
-It also answers the two questions the benchmarks ask the broker: how far behind its consumer
-groups are (``lag_probe``).
+It also answers the questions the benchmarks ask the broker: how far behind its consumer
+groups are (``lag_probe``) and how many records each topic holds (``records_per_topic``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from kafka import TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from confianza import provision
 from confianza.dev.kafka import Cluster
-from confianza.kafka import admin
+from confianza.kafka import admin, consumer
 from confianza.logging import quiet_client_libraries
 from confianza.observability.lag import measure_lag
 from confianza.settings import KafkaSettings
@@ -87,6 +88,23 @@ class BenchKafka:
             for name in names:
                 with suppress(TopicAlreadyExistsError):
                     client.create_topics([NewTopic(name, partitions, 1)])
+        finally:
+            client.close()
+
+    def records_per_topic(self) -> dict[str, int]:
+        """Every topic's end offsets summed over its partitions: taken before and after a
+        phase, the difference is what the phase wrote to each topic."""
+        client = consumer(self.admin)
+        try:
+            tps = [
+                TopicPartition(topic, partition)
+                for topic in client.topics()
+                for partition in client.partitions_for_topic(topic) or ()
+            ]
+            totals: dict[str, int] = {}
+            for tp, end in client.end_offsets(tps).items():
+                totals[tp.topic] = totals.get(tp.topic, 0) + end
+            return totals
         finally:
             client.close()
 

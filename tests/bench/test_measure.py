@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bench.bench_latency import FirstEvidence
 from bench.bench_soak import growth, slope_per_minute
+from bench.bench_throughput import records_per_event
 from bench.lib.latency import Latency
 from bench.lib.measure import Matcher
 from bench.lib.traffic import Schedule
@@ -69,3 +70,22 @@ def test_soak_growth_compares_the_end_with_the_level_after_warm_up() -> None:
     assert memory["rss_end_mib"] == 209.8  # mean of the last 5 s
     assert memory["flat_within_target"] is True
     assert round(slope_per_minute([(0, 0.0), (60, 6.0)]), 6) == 6.0
+
+
+def test_records_per_event_splits_what_partners_and_the_worker_wrote_and_what_it_read() -> None:
+    before = {"ingest.bcp.v1": 10, "confianza-streams-events": 5, "incidents.v1": 0}
+    after = {
+        "ingest.bcp.v1": 110,
+        "confianza-streams-events": 105,
+        "confianza-streams-sightings": 250,
+        "confianza-streams-dedupe-changelog": 100,
+        "incidents.v1": 100,
+        "alerts.v1": 0,
+    }
+    records = records_per_event(before, after, 100)
+    assert records["written_by_topic"]["confianza-streams-sightings"] == 2.5
+    assert "alerts.v1" not in records["written_by_topic"]
+    # events, sightings, changelog, incidents
+    assert records["written_by_worker"] == 1 + 2.5 + 1 + 1
+    assert records["read_by_worker"] == 1 + 1 + 2.5  # ingest, events, sightings
+    assert records["handled_by_worker"] == 10.0

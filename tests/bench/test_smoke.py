@@ -44,5 +44,6 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     (summary,) = tmp_path.glob("summary-*.md")
     table = summary.read_text(encoding="utf-8")
     assert "pass-through" in table
+    assert "Kafka records read + written per event" in table
     for plot in PLOTS:
         assert f"]({plot}-" in table
