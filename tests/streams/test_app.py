@@ -9,7 +9,15 @@ import faust
 import pytest
 import uvloop
 
-from confianza.streams.app import new_worker
+from confianza.settings import KafkaSettings
+from confianza.streams.app import (
+    FETCH_MAX_WAIT_MS,
+    FETCH_MIN_BYTES,
+    PRODUCER_LINGER_S,
+    create_app,
+    new_worker,
+)
+from confianza.streams.score import load_scoring
 
 
 @pytest.mark.parametrize("level", ["WARNING", "INFO", "ERROR"])
@@ -26,3 +34,16 @@ def test_the_worker_runs_on_uvloop_and_never_lowers_logging_to_debug(level: str)
         root.setLevel(saved[0])
         root.handlers[:] = saved[1]
         asyncio.set_event_loop_policy(saved[2])
+
+
+async def test_the_worker_batches_its_fetches_and_its_produce_requests() -> None:
+    app = create_app(KafkaSettings(), load_scoring(), store="memory://")
+    client = app.consumer._thread._create_worker_consumer(app.consumer.transport)
+    try:
+        assert (client._fetch_min_bytes, client._fetch_max_wait_ms) == (
+            FETCH_MIN_BYTES,
+            FETCH_MAX_WAIT_MS,
+        )
+        assert app.producer.linger_ms == PRODUCER_LINGER_S * 1000
+    finally:
+        await client.stop()
