@@ -54,9 +54,9 @@ CAMPAIGN_BATCH = 1000
 """Most sightings the campaign stage takes at once (one round of alert acknowledgements)."""
 CAMPAIGN_BATCH_WAIT_S = 0.005
 """How long the campaign stage waits to fill a batch before it takes what it has."""
-PRODUCER_LINGER_S = 0.020
+PRODUCER_LINGER_S = 0.010
 """How long the producer holds records to batch them into one request per broker."""
-FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS = 32 * 1024, 20
+FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS = 32 * 1024, 10
 """A fetch is answered once it has this many bytes or has waited this long."""
 
 

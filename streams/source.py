@@ -56,7 +56,7 @@ def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
             | {
                 "acks": "all",
                 "enable_idempotence": True,
-                "linger_ms": 10,
+                "linger_ms": 5,
                 "max_batch_size": 256 * 1024,
                 "compression_type": COMPRESSION,
             }

@@ -3,7 +3,7 @@
 ``python -m bench.lib.relay SOURCE TARGET GROUP [GO]`` consumes ``SOURCE`` and produces every record
 unchanged (key, value, timestamp) to ``TARGET``, with the streams ingest loop's client settings
 and batch cycle: an aiokafka consumer in group ``GROUP`` reading batches of up to 1,000
-records, the streams producer (``new_producer``: idempotent, ``acks=all``, linger 10 ms), one
+records, the streams producer (``new_producer``: idempotent, ``acks=all``, linger 5 ms), one
 wait for the broker's acknowledgements per batch, then a commit. No parsing, no validation, no
 state: the pipeline's figures are reported as a ratio to this process's. With ``GO`` (a file
 path) it joins the group but reads nothing until that file exists, so several relays can be
