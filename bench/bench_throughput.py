@@ -44,7 +44,7 @@ TARGET_EVENTS_PER_S = 20_000
 TARGET_RATIO = 0.5
 TARGET_SCALE_OUT = 1.8
 RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
-MAX_EXTRA_STEPS = 3
+MAX_EXTRA_STEPS = 4
 PROFILE_S = 30.0
 GRACE_S, GRACE_SHARE = 5.0, 0.3  # a sustained step has drained this soon after its end
 STREAMS_READS = tuple(f"{APP_ID}-{name}" for name in ("events", "sightings", "campaign"))
@@ -89,15 +89,19 @@ def ramp(
     fractions: tuple[float, ...],
     extra_steps: int,
 ) -> dict[str, Any]:
-    """Open-loop steps at ``fractions`` of ``start_rate``. Past the planned steps it goes on
-    up by 15 % while the last step held; while no step has held yet, a failed step is followed
-    by one at 70 % of its rate. At most ``extra_steps`` such steps; it stops at the second
-    failure in a row once a step has held."""
+    """Open-loop steps at ``fractions`` of ``start_rate``, skipping any at or below a rate
+    that held. Up to ``extra_steps`` more: while no step has held, a failed step is followed
+    by one at 70 % of its rate; a failure more than 10 % above the best held rate is followed
+    by the rate halfway between them; past the planned steps it goes on up by 15 % while the
+    last step held. It stops at the second failure in a row once a step has held."""
     steps: list[dict[str, Any]] = []
     rates = [start_rate * f for f in fractions]
     extra = 0
     while rates:
         rate = rates.pop(0)
+        best = max((s["offered_per_s"] for s in steps if s["sustained"]), default=None)
+        if best is not None and rate <= best:
+            continue
         result = step(session, target, rate, seconds, grace=max(GRACE_S, GRACE_SHARE * seconds))
         steps.append(result)
         print(
@@ -106,20 +110,26 @@ def ramp(
             f"{'sustained' if result['sustained'] else 'NOT sustained'}",
             flush=True,
         )
-        held = any(s["sustained"] for s in steps)
-        if held and not any(s["sustained"] for s in steps[-2:]):
+        if best is not None and not any(s["sustained"] for s in steps[-2:]):
             break
-        if extra < extra_steps and not result["sustained"] and not held:
-            rates = [rate * 0.7]
+        if best is None and result["sustained"]:
+            best = result["offered_per_s"]
+        if extra >= extra_steps:
+            continue
+        if not result["sustained"] and best is None:
+            rates.insert(0, rate * 0.7)
             extra += 1
-        elif extra < extra_steps and result["sustained"] and not rates:
+        elif not result["sustained"] and rate > 1.1 * best:
+            rates.insert(0, (rate + best) / 2)
+            extra += 1
+        elif result["sustained"] and not rates:
             rates.append(rate * 1.15)
             extra += 1
     sustained = [s for s in steps if s["sustained"]]
-    best = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
+    top = max(sustained, key=lambda s: s["offered_per_s"]) if sustained else None
     return {
-        "max_sustained_per_s": best["offered_per_s"] if best else None,
-        "records_per_cpu_second_at_max": best["records_per_cpu_second"] if best else None,
+        "max_sustained_per_s": top["offered_per_s"] if top else None,
+        "records_per_cpu_second_at_max": top["records_per_cpu_second"] if top else None,
         "steps": steps,
     }
 

@@ -1,0 +1,45 @@
+"""The ramp's choice of steps (a stand-in for the open-loop step: no broker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench import bench_throughput
+from bench.lib.measure import Target
+
+
+def _ramp(monkeypatch: pytest.MonkeyPatch, holds: Any, extra: int = 4) -> list[float]:
+    offered: list[float] = []
+
+    def step(session: Any, target: Any, rate: float, seconds: float, grace: float) -> dict:
+        offered.append(round(rate))
+        ok = holds(rate, len(offered))
+        return {
+            "offered_per_s": rate,
+            "achieved_per_s": rate if ok else rate * 0.8,
+            "sustained": ok,
+            "records_per_cpu_second": 1.0,
+        }
+
+    monkeypatch.setattr(bench_throughput, "step", step)
+    target = Target("pipeline", None, [], [], dict)
+    found = bench_throughput.ramp(None, target, 400.0, 20.0, bench_throughput.RAMP, extra)
+    assert found["max_sustained_per_s"] == max(
+        (s["offered_per_s"] for s in found["steps"] if s["sustained"]), default=None
+    )
+    return offered
+
+
+def test_a_failed_first_step_steps_down_and_then_climbs_and_bisects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the first step fails (a cold start), 300/s is too much, 250/s holds
+    offered = _ramp(monkeypatch, lambda rate, n: n > 1 and rate <= 260)
+    assert offered == [200, 140, 280, 210, 340, 275]
+
+
+def test_the_ramp_climbs_past_its_plan_while_steps_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    offered = _ramp(monkeypatch, lambda rate, n: True, extra=2)
+    assert offered == [200, 280, 340, 400, 460, 529, 608]
