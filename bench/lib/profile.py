@@ -1,9 +1,9 @@
 """Where a worker's time goes: py-spy samples of a running process, summed by area.
 
 ``py_spy(pid, seconds, out)`` records the process for ``seconds`` (py-spy ``record --format
-raw``, 200 Hz, without stopping it) and returns the share of samples whose innermost frame
-falls in each area (Faust, aiokafka, the asyncio event loop, Confianza's stages, ...) and in
-each function, top 15 of each. The raw stacks stay in ``out`` for a flame graph. py-spy is
+raw``, 200 Hz, without stopping it); ``summarize(out)`` gives the share of samples whose
+innermost frame falls in each area (Faust, aiokafka, the event loop, Confianza's stages, ...)
+and in each function, top 15 of each. The raw stacks stay in ``out`` for a flame graph. py-spy is
 optional (``pip install py-spy``; it needs ptrace permission): without it the answer is
 ``{"error": ...}`` and the benchmark goes on.
 """
@@ -37,6 +37,10 @@ AREAS = (
     ("prometheus_client", "prometheus-client"),
     ("orjson", "orjson"),
 )
+LOOP_RUNNERS = {"Worker.execute_from_commandline", "ServiceThread._start_thread"}
+"""Frames that run a uvloop loop (the worker's, and the Faust consumer thread's): a sample
+whose innermost Python frame is one of them was in uvloop's native code."""
+NATIVE_LOOP = "uvloop, native (socket I/O, callbacks, waiting)"
 
 
 def py_spy(pid: int, seconds: float, out: Path) -> dict[str, Any]:
@@ -67,6 +71,11 @@ def py_spy(pid: int, seconds: float, out: Path) -> dict[str, Any]:
     )
     if not out.exists():
         return {"error": f"py-spy recorded nothing: {done.stderr.strip()[-300:]}"}
+    return summarize(out)
+
+
+def summarize(out: Path) -> dict[str, Any]:
+    """Self-time share by area and by function (top 15) of py-spy's raw stacks in ``out``."""
     by_area: Counter[str] = Counter()
     by_function: Counter[str] = Counter()
     total = 0
@@ -77,7 +86,11 @@ def py_spy(pid: int, seconds: float, out: Path) -> dict[str, Any]:
         total += samples
         function, _, where = leaf.partition(" (")
         path = where.split(":")[0]
-        by_area[next((name for marker, name in AREAS if marker in path), "other")] += samples
+        if function in LOOP_RUNNERS:
+            area = NATIVE_LOOP
+        else:
+            area = next((name for marker, name in AREAS if marker in path), "other")
+        by_area[area] += samples
         by_function[f"{function} ({Path(path).name})"] += samples
 
     def top(counter: Counter[str]) -> list[dict[str, Any]]:
