@@ -112,8 +112,6 @@ def ramp(
         )
         if best is not None and not any(s["sustained"] for s in steps[-2:]):
             break
-        if best is None and result["sustained"]:
-            best = result["offered_per_s"]
         if extra >= extra_steps:
             continue
         if not result["sustained"] and best is None:
