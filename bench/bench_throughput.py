@@ -47,7 +47,7 @@ RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
 MAX_EXTRA_STEPS = 4
 PROFILE_S = 30.0
 GRACE_S, GRACE_SHARE = 5.0, 0.3  # a sustained step has drained this soon after its end
-STREAMS_READS = tuple(f"{APP_ID}-{name}" for name in ("events", "sightings", "campaign"))
+STREAMS_READS = tuple(f"{APP_ID}-{name}" for name in ("events", "campaign"))
 """The internal topics the streams process reads back (besides the partner topics)."""
 RELAY_RECORDS_PER_EVENT = 2  # the relay reads each record once and writes it once
 

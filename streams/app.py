@@ -6,12 +6,10 @@ Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
 1. ingest loop (``source``): partner topics by pattern -> rejected receipts + dead letters,
    candidates to ``confianza-streams-events`` keyed by event uid;
 2. events agent: dedupe table (uid -> first record, windows expire after the TTL) -> accepted
-   or duplicate receipt, ``incidents.v1``, sightings to ``confianza-streams-sightings`` keyed
-   by canonical indicator key;
-3. indicators agent: windowed per-indicator statistics; each event's primary sighting (which
-   carries all its indicators) goes on to the single-partition ``confianza-streams-campaign``
+   or duplicate receipt, ``incidents.v1``, and the event's sighting (its summary and every
+   indicator, ``normalize.sighting``) to the single-partition ``confianza-streams-campaign``
    topic;
-4. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
+3. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
    ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
 
 The producer is idempotent with ``acks=all``; Faust flushes it before committing offsets, so
@@ -37,7 +35,7 @@ from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
 from confianza.settings import KafkaSettings
-from confianza.streams import correlate, dedupe, normalize
+from confianza.streams import dedupe, normalize
 from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
@@ -164,13 +162,6 @@ def create_app(
         key_serializer="raw",
         value_serializer="raw",
     )
-    sightings_topic = app.topic(
-        f"{app_id}-sightings",
-        internal=True,
-        partitions=partitions,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
     campaign_topic = app.topic(
         f"{app_id}-campaign",
         internal=True,
@@ -179,25 +170,18 @@ def create_app(
         value_serializer="raw",
     )
 
-    corr = scoring.correlation
-    window = timedelta(seconds=corr.indicator_window_days * DAY_S)
     dedupe_table = app.Table(
         "dedupe",
         default=dict,
         partitions=partitions,
     ).tumbling(timedelta(days=1), expires=timedelta(days=DEDUPE_TTL_DAYS + 1))
-    indicator_table = app.Table(
-        "indicator-stats",
-        default=dict,
-        partitions=partitions,
-    ).tumbling(window, expires=window * (corr.indicator_windows + 1))
     index_table = app.Table("indicator-index", partitions=1)
     campaign_table = app.Table("campaigns", partitions=1)
     state_table = app.Table("alert-state", partitions=1)
 
-    sightings_name = sightings_topic.get_topic_name()
     campaign_name = campaign_topic.get_topic_name()
     lists = normalize.WarningLists.from_config(scoring)
+    excluded_roles = scoring.correlation.exclude_roles
     registry = PartnerRegistry(kafka)
     ingest = IngestLoop(
         kafka,
@@ -237,44 +221,18 @@ def create_app(
                     None,
                     None,
                 )
-                annotated = normalize.annotate(doc["indicators"], lists, corr.exclude_roles)
-                for key, sighting in normalize.sightings(
-                    decision.incident, annotated, doc["seen_at"]
-                ):
+                annotated = normalize.annotate(doc["indicators"], lists, excluded_roles)
+                sighting = normalize.sighting(decision.incident, annotated, doc["seen_at"])
+                if sighting is not None:
                     await app.producer.send(
-                        sightings_name,
-                        key.encode(),
+                        campaign_name,
+                        doc["uid"].encode(),
                         orjson.dumps(sighting),
                         None,
                         sighting["seen_at"],
                         None,
                     )
             STAGE_SECONDS.labels(stage="dedupe").observe(time.perf_counter() - started)
-
-    @app.agent(sightings_topic)
-    async def indicators_stage(stream: Any) -> None:
-        async for event in stream.events():
-            started = time.perf_counter()
-            sighting = orjson.loads(event.value)
-            windows = indicator_table[sighting["key"]]
-            counted = correlate.count_sighting(windows.current() or None, sighting)
-            if counted is not None:
-                indicator_table[sighting["key"]] = counted
-            if sighting["primary"]:  # the one sighting of the event the campaign stage needs
-                recent = [counted or windows.current()] + [
-                    windows.delta(i * window.total_seconds())
-                    for i in range(1, corr.indicator_windows)
-                ]
-                sighting["stats"] = correlate.summarize(recent)
-                await app.producer.send(
-                    campaign_name,
-                    event.key,
-                    orjson.dumps(sighting),
-                    None,
-                    sighting["seen_at"],
-                    None,
-                )
-            STAGE_SECONDS.labels(stage="correlate").observe(time.perf_counter() - started)
 
     async def emit_alerts(batch: list[dict[str, Any]]) -> list[tuple[int, int]]:
         sent = [
@@ -330,7 +288,7 @@ def create_app(
         await events.maybe_declare()
         await ingest.run()
 
-    app.internal_topics = [events, sightings_topic, campaign_topic]  # type: ignore[attr-defined]
+    app.internal_topics = [events, campaign_topic]  # type: ignore[attr-defined]
     app.confianza = {
         "registry": registry,
         "ingest": ingest,

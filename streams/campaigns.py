@@ -2,7 +2,7 @@
 
 One instance runs in the worker that owns the single partition of the campaign topic (the
 campaign graph needs one consistent view; the heavy work — parsing, validation,
-normalization, per-indicator statistics — is partitioned before it). It takes sightings in
+normalization, dedupe — is partitioned before it). It takes sightings in
 batches (as the agent reads them): every sighting updates the graph, then each campaign the
 batch changed is scored once and ``alerts`` decides its transition against the last emitted
 version, so a burst of evidence for one campaign becomes one version, not one per event. On

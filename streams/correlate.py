@@ -1,15 +1,13 @@
-"""Correlation: per-indicator statistics and the bounded campaign graph.
+"""Correlation: the bounded campaign graph.
 
-Two jobs, both pure over mutable mappings (Faust tables in the worker, dicts in tests):
-
-- ``count_sighting`` / ``summarize`` keep per-indicator statistics in time windows (distinct
-  reporters, sectors, event count, first/last seen); the indicator stage calls them for every
-  sighting, partitioned by canonical indicator key.
-- ``CampaignGraph`` joins events that share a linkable indicator into one campaign. The
-  campaign stage calls ``add`` for every sighting and ``forget`` for idle campaigns. State is
-  bounded by the ``correlation`` section of ``scoring.yaml``: indicators and listed evidence
-  per campaign, campaigns per indicator, and an idle TTL; whatever a cap refuses is counted in
-  ``confianza_state_evictions_total`` and in the campaign, never silently lost.
+``CampaignGraph`` joins events that share a linkable indicator into one campaign. The campaign
+stage calls ``add`` for every event's sighting and ``forget`` for idle campaigns. Each campaign
+keeps, per indicator, the events that reported it, and per event its reporter, sectors and
+time: the per-indicator statistics (distinct reporters and sectors, count, first and last
+seen) are read from there. State is bounded by the ``correlation`` section of
+``scoring.yaml``: indicators and listed evidence per campaign, campaigns per indicator, and an
+idle TTL; whatever a cap refuses is counted in ``confianza_state_evictions_total`` and in the
+campaign, never silently lost.
 
 Every operation is idempotent by event uid: a sighting delivered twice (at-least-once) leaves
 the same state as once.
@@ -51,60 +49,6 @@ EVIDENCE_FIELDS = (
     "confidence",
     "seen_at",
 )
-
-
-# --- per-indicator statistics ---------------------------------------------------------------
-def count_sighting(
-    window: Mapping[str, Any] | None, sighting: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """The window's statistics with this sighting counted, or None if it already was."""
-    if window is not None and sighting["uid"] in window["recent"]:
-        return None
-    stats = (
-        dict(window)
-        if window is not None
-        else {
-            "reporters": [],
-            "sectors": [],
-            "events": 0,
-            "first_seen": sighting["seen_at"],
-            "last_seen": sighting["seen_at"],
-            "recent": [],
-        }
-    )
-    if sighting["reporter"] not in stats["reporters"]:
-        stats["reporters"] = [*stats["reporters"], sighting["reporter"]]
-    if sighting["reporter_sector"] not in stats["sectors"]:
-        stats["sectors"] = [*stats["sectors"], sighting["reporter_sector"]]
-    stats["events"] += 1
-    stats["first_seen"] = min(stats["first_seen"], sighting["seen_at"])
-    stats["last_seen"] = max(stats["last_seen"], sighting["seen_at"])
-    stats["recent"] = [*stats["recent"], sighting["uid"]][-RECENT_UIDS:]
-    return stats
-
-
-def summarize(windows: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
-    """One summary over several windows (reporters and sectors are sets, counts add up)."""
-    reporters: set[str] = set()
-    sectors: set[str] = set()
-    events = 0
-    first: float | None = None
-    last: float | None = None
-    for w in windows:
-        if not w:
-            continue
-        reporters.update(w["reporters"])
-        sectors.update(w["sectors"])
-        events += w["events"]
-        first = w["first_seen"] if first is None else min(first, w["first_seen"])
-        last = w["last_seen"] if last is None else max(last, w["last_seen"])
-    return {
-        "reporters": sorted(reporters),
-        "sectors": sorted(sectors),
-        "events": events,
-        "first_seen": first,
-        "last_seen": last,
-    }
 
 
 # --- the campaign graph ---------------------------------------------------------------------
@@ -167,8 +111,8 @@ class CampaignGraph:
     def add(self, sighting: Mapping[str, Any]) -> Update:
         """Join an event into its campaign (creating or merging campaigns).
 
-        ``sighting`` is the event's primary sighting (see ``normalize.sightings``): it carries
-        every indicator of the event, so one message joins the whole event.
+        ``sighting`` is the event's sighting (see ``normalize.sighting``): it carries every
+        indicator of the event, so one message joins the whole event.
         """
         uid = sighting["uid"]
         keys = self._lookup_keys(sighting)
@@ -249,11 +193,9 @@ class CampaignGraph:
         campaign["first_seen"] = min(campaign["first_seen"], sighting["seen_at"])
         campaign["last_seen"] = max(campaign["last_seen"], sighting["seen_at"])
         for ind in sighting["indicators"]:
-            entry = self._indicator(
+            self._indicator(
                 campaign, ind["key"], ind["kind"], ind["value"], ind["listed"], sighting["uid"]
             )
-            if entry is not None and ind["key"] == sighting["key"]:
-                entry["stats"] = sighting.get("stats")
 
     def _indicator(
         self,
@@ -263,21 +205,20 @@ class CampaignGraph:
         value: str,
         listed: str | None,
         uid: str,
-    ) -> dict[str, Any] | None:
+    ) -> None:
         indicators = campaign["indicators"]
         ind = indicators.get(key)
         if ind is None:
             if len(indicators) >= self.limits.max_indicators_per_campaign:
                 _EVICTED["indicator-cap"].inc()
                 campaign["overflow_indicators"] += 1
-                return None
-            ind = {"kind": kind, "value": value, "listed": listed, "event_uids": [], "stats": None}
+                return
+            ind = {"kind": kind, "value": value, "listed": listed, "event_uids": []}
         if uid not in ind["event_uids"] and (
             len(ind["event_uids"]) < self.limits.max_event_uids_per_indicator
         ):
             ind = {**ind, "event_uids": [*ind["event_uids"], uid]}
         campaign["indicators"] = {**indicators, key: ind}
-        return ind
 
     def _link(self, key: str, cid: str, campaign: Mapping[str, Any]) -> None:
         if not key.startswith("event:") and key not in campaign["indicators"]:

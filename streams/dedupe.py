@@ -4,7 +4,7 @@ Called by the events stage for every candidate (keyed by event uid, which is a f
 reporter and event_id, so the uid is the dedupe key). The stage keeps one entry per uid in a
 windowed table whose windows expire after the dedupe TTL. ``decide()`` is pure:
 
-- no entry: the event is **accepted** — receipt, normalized incident, sightings;
+- no entry: the event is **accepted** — receipt, normalized incident, sighting;
 - an entry written by this very record (same topic, partition, offset): the record is being
   processed again after a crash or rebalance — the same accepted receipt and outputs are
   produced again (identical bytes; every downstream stage is idempotent by uid);

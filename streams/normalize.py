@@ -1,10 +1,10 @@
-"""Indicators as correlation sees them: warning-list matching, linkability, sightings.
+"""Indicators as correlation sees them: warning-list matching, linkability, the sighting.
 
-Called by the events stage for every accepted, first-seen event: ``sightings()`` turns the
-event's canonical indicators (already normalized by ``confianza.schemas.indicators`` at
-ingest) into one sighting per indicator, keyed by the canonical indicator key, which is how
-the stream is repartitioned for per-indicator correlation. An indicator on a warning list or
-with an excluded role never links campaigns (``link_keys``), but it is still reported.
+Called by the events stage for every accepted event: ``sighting()`` turns the event and its
+canonical indicators (already normalized by ``confianza.schemas.indicators`` at ingest) into
+the one compact message the campaign stage joins into the campaign graph. An indicator on a
+warning list or with an excluded role never links campaigns (``link_keys``), but it is still
+reported.
 """
 
 from __future__ import annotations
@@ -97,17 +97,15 @@ def annotate(
     return out
 
 
-def sightings(
+def sighting(
     incident: Mapping[str, Any], annotated: list[dict[str, Any]], seen_at: float
-) -> list[tuple[str, dict[str, Any]]]:
-    """One ``(indicator key, sighting)`` per indicator of a normalized incident.
-
-    Every sighting updates its indicator's statistics; only the *primary* one (the first
-    indicator's) goes on to the campaign stage, carrying the event summary, its link keys and
-    every indicator, so the campaign stage handles one message per event.
-    """
+) -> dict[str, Any] | None:
+    """The event's sighting for the campaign stage: the event summary, its link keys and every
+    indicator, or None for an event without indicators (it can join no campaign)."""
+    if not annotated:
+        return None
     event = incident["event"]
-    summary = {
+    return {
         "uid": incident["event_uid"],
         "reporter": incident["reporter"],
         "reporter_sector": incident["reporter_sector"],
@@ -119,24 +117,9 @@ def sightings(
         "severity": event["severity"],
         "confidence": event["confidence"],
         "seen_at": seen_at,
+        "link_keys": [a["key"] for a in annotated if a["links"]],
+        "indicators": [
+            {"key": a["key"], "kind": a["kind"], "value": a["value"], "listed": a["listed"]}
+            for a in annotated
+        ],
     }
-    link_keys = [a["key"] for a in annotated if a["links"]]
-    everything = [
-        {"key": a["key"], "kind": a["kind"], "value": a["value"], "listed": a["listed"]}
-        for a in annotated
-    ]
-    out = []
-    for i, a in enumerate(annotated):
-        sighting = {
-            **summary,
-            "key": a["key"],
-            "kind": a["kind"],
-            "value": a["value"],
-            "listed": a["listed"],
-            "link_keys": link_keys,
-            "primary": i == 0,
-        }
-        if i == 0:
-            sighting["indicators"] = everything
-        out.append((a["key"], sighting))
-    return out

@@ -104,8 +104,6 @@ class Correlation(_Strict):
     max_event_uids_per_indicator: int = Field(ge=1, le=1000)
     idle_days: float = Field(gt=0, le=365)
     exclude_roles: list[str] = []
-    indicator_window_days: float = Field(gt=0, le=30)
-    indicator_windows: int = Field(ge=1, le=60)
 
 
 class ScoringConfig(_Strict):

@@ -77,15 +77,15 @@ def test_records_per_event_splits_what_partners_and_the_worker_wrote_and_what_it
     after = {
         "ingest.bcp.v1": 110,
         "confianza-streams-events": 105,
-        "confianza-streams-sightings": 250,
+        "confianza-streams-campaign": 95,
         "confianza-streams-dedupe-changelog": 100,
         "incidents.v1": 100,
         "alerts.v1": 0,
     }
     records = records_per_event(before, after, 100)
-    assert records["written_by_topic"]["confianza-streams-sightings"] == 2.5
+    assert records["written_by_topic"]["confianza-streams-campaign"] == 0.95
     assert "alerts.v1" not in records["written_by_topic"]
-    # events, sightings, changelog, incidents
-    assert records["written_by_worker"] == 1 + 2.5 + 1 + 1
-    assert records["read_by_worker"] == 1 + 1 + 2.5  # ingest, events, sightings
-    assert records["handled_by_worker"] == 10.0
+    # events, campaign, changelog, incidents
+    assert records["written_by_worker"] == 1 + 0.95 + 1 + 1
+    assert records["read_by_worker"] == 1 + 1 + 0.95  # ingest, events, campaign
+    assert records["handled_by_worker"] == 6.9

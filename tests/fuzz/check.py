@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from confianza.schemas.validate import validate_document
-from confianza.streams import correlate, dedupe, normalize
+from confianza.streams import dedupe, normalize
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.ingest import Candidate, Record, Rejected, admit
 from confianza.streams.score import load_scoring
@@ -41,7 +41,6 @@ class PureStreams:
         self.cfg = load_scoring()
         self.lists = normalize.WarningLists.from_config(self.cfg)
         self.alerts: list[dict[str, Any]] = []
-        self.stats: dict[str, dict[str, Any]] = {}
         self.stage = CampaignStage(self.cfg, {}, {}, {}, self._emit)
         self.offset = 0
         self.loop = asyncio.new_event_loop()
@@ -81,11 +80,8 @@ class PureStreams:
         annotated = normalize.annotate(
             doc["indicators"], self.lists, self.cfg.correlation.exclude_roles
         )
-        for key, sighting in normalize.sightings(decision.incident, annotated, doc["seen_at"]):
-            counted = correlate.count_sighting(self.stats.get(key), sighting)
-            if counted is not None:
-                self.stats[key] = counted
-            sighting["stats"] = correlate.summarize([counted or self.stats.get(key)])
+        sighting = normalize.sighting(decision.incident, annotated, doc["seen_at"])
+        if sighting is not None:
             wire = orjson.loads(orjson.dumps(sighting))
             self.loop.run_until_complete(self.stage.on_sightings([wire]))
 

@@ -56,7 +56,7 @@ def record(
 def sightings_of(
     partner: str, doc: dict[str, Any], sector: str = "banking", offset: int = 0
 ) -> list[dict[str, Any]]:
-    """The primary sighting the indicators stage forwards for one event (as a list)."""
+    """The sighting the events stage sends to the campaign stage for one event (as a list)."""
     from confianza.streams import dedupe, normalize
     from confianza.streams.ingest import Candidate, admit
     from confianza.streams.score import load_scoring
@@ -70,8 +70,8 @@ def sightings_of(
         normalize.WarningLists.from_config(cfg),
         cfg.correlation.exclude_roles,
     )
-    found = normalize.sightings(decision.incident, annotated, outcome.doc["seen_at"])
-    return [s for _, s in found if s["primary"]]
+    found = normalize.sighting(decision.incident, annotated, outcome.doc["seen_at"])
+    return [found] if found is not None else []
 
 
 class Emitter:

@@ -6,7 +6,7 @@ import asyncio
 
 from confianza.schemas.validate import validate_document
 from confianza.streams.campaigns import CampaignStage, TickIndex
-from confianza.streams.correlate import CampaignGraph, count_sighting, summarize
+from confianza.streams.correlate import CampaignGraph
 from confianza.streams.score import DAY_S, load_scoring
 from tests.streams.helpers import Emitter, event, sightings_of
 
@@ -169,17 +169,15 @@ def test_caps_bound_the_state_under_hostile_input() -> None:
     assert campaign["overflow_events"] == 20
 
 
-def test_indicator_statistics_are_idempotent_and_summarized() -> None:
-    s1, s2 = (
-        sightings_of(p, event(f"{p}-1", [PHISH_URL]), sec)[0]
-        for p, sec in (("bcp", "banking"), ("claro", "telecom"))
-    )
-    window = count_sighting(None, s1)
-    assert count_sighting(window, s1) is None
-    window = count_sighting(window, s2)
-    summary = summarize([window, None])
-    assert summary["events"] == 2
-    assert summary["reporters"] == ["bcp", "claro"]
+def test_each_indicator_lists_its_events_and_each_event_its_reporter() -> None:
+    stage, _emitter, _, campaigns, _ = _stage()
+    for p, sec in (("bcp", "banking"), ("claro", "telecom"), ("bcp", "banking")):
+        _feed(stage, sightings_of(p, event(f"{p}-1", [PHISH_URL]), sec))  # bcp-1 twice
+    (campaign,) = campaigns.values()
+    (indicator,) = campaign["indicators"].values()
+    reporters = {campaign["evidence"][uid]["reporter"] for uid in indicator["event_uids"]}
+    assert len(indicator["event_uids"]) == 2
+    assert reporters == {"bcp", "claro"}
 
 
 def test_campaigns_per_indicator_cap() -> None:
