@@ -25,8 +25,20 @@ from bench.lib.results import ROOT, load_average, results_dir
 from bench.lib.session import SMOKE_PARTNERS, Session
 from bench.lib.traffic import PARTNERS
 
-FULL = {"step_seconds": 20.0, "latency_seconds": 30.0, "soak_seconds": 600.0, "sample": 5.0}
-SMOKE = {"step_seconds": 3.0, "latency_seconds": 3.0, "soak_seconds": 6.0, "sample": 1.0}
+FULL = {
+    "step_seconds": 20.0,
+    "latency_seconds": 30.0,
+    "soak_seconds": 600.0,
+    "sample": 5.0,
+    "soak_indicators": bench_soak.TARGET_INDICATORS,
+}
+SMOKE = {
+    "step_seconds": 3.0,
+    "latency_seconds": 3.0,
+    "soak_seconds": 6.0,
+    "sample": 1.0,
+    "soak_indicators": bench_soak.SMOKE_INDICATORS,
+}
 
 
 def _module(name: str, smoke: bool) -> None:
@@ -88,6 +100,7 @@ def main() -> int:
                         plan["sample"],
                         args.store,
                         workers,
+                        plan["soak_indicators"],
                     ).write(),
                     flush=True,
                 ),

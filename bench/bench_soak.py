@@ -9,11 +9,15 @@ indicators and campaigns it tracks (its ``/metrics``), and the consumer lag. Rep
 after the warm-up (the first ``WARMUP_FRACTION`` of the run) against RSS at the end, the
 least-squares slope after the warm-up, and the receipt latency over the whole soak.
 
-1 million distinct indicators in 10 minutes at 50 % load takes a machine whose maximum is at
-least ~3,300 indicator sightings/s; the result says how many distinct indicators were sent and
-tracked, so a smaller machine shows what it reached. Usage::
+Before the soak a feed of malware-sandbox reports (``traffic.indicator_feed``: 50 new file
+hashes per event, ``FEED_EVENTS_PER_S``) fills the correlation state with ``--indicators``
+distinct indicators (1 million), and the soak starts once the worker has absorbed it: the
+soak then measures a worker whose state holds a million indicators, while the mix keeps
+adding new ones. The result reports the feed (how long it took, what the worker tracks
+after it) and the tracked indicators at the end. Usage::
 
     .venv/bin/python -m bench.bench_soak [--smoke] [--max-rate N] [--seconds S] [--sample S]
+        [--indicators N]
 """
 
 from __future__ import annotations
@@ -32,13 +36,17 @@ from bench.lib.pipeline import GROUPS, start_streams, streams_target
 from bench.lib.procs import cpu_seconds, dir_bytes, rss_bytes
 from bench.lib.results import Run, latest
 from bench.lib.session import SMOKE_PARTNERS, Session
-from bench.lib.traffic import PARTNERS
+from bench.lib.traffic import PARTNERS, indicator_feed
 from confianza.demo.processes import Child
 
 LOAD = 0.5
 WARMUP_FRACTION = 0.2
 TARGET_GROWTH = 0.10
 TARGET_INDICATORS = 1_000_000
+SMOKE_INDICATORS = 2_000
+FEED_EVENTS_PER_S = 100.0
+FEED_ABSORB_S = 600.0
+"""How long the worker may take to absorb the feed after it was sent."""
 GAUGES = ("confianza_tracked_indicators", "confianza_open_campaigns")
 
 
@@ -92,6 +100,35 @@ def growth(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     }
 
 
+def fill(session: Session, indicators: int) -> dict[str, Any]:
+    """Send the indicator feed and wait until the worker has read all of it (no lag twice in a
+    row); called before the soak. Returns what it took (the worker's tracked-indicators gauge
+    follows at its next tick: the soak's samples show it)."""
+    template = session.schedule(20, 10)
+    feed = indicator_feed(template, indicators, FEED_EVENTS_PER_S, start=time.time() + 5)
+    print(f"  feeding {indicators:,} distinct indicators in {len(feed):,} events", flush=True)
+    began = time.time()
+    generator = OpenLoop(session.kafka.admin, feed.items)
+    feed.start = generator.start(feed.start)
+    sent = generator.result(timeout=len(feed) / FEED_EVENTS_PER_S + 300)
+    sent_s = time.time() - began
+    lags: list[int | None] = []
+    deadline = time.time() + FEED_ABSORB_S
+    while time.time() < deadline and lags[-2:] != [0, 0]:
+        time.sleep(2.0)
+        lags.append(session.lag(GROUPS))
+        print(f"  absorbing the feed: lag {lags[-1]}", flush=True)
+    return {
+        "indicators_sent": feed.indicators,
+        "events": len(feed),
+        "events_per_s": FEED_EVENTS_PER_S,
+        "sent_s": round(sent_s, 1),
+        "absorbed_s": round(time.time() - began, 1),
+        "absorbed": lags[-2:] == [0, 0],
+        "generator": sent,
+    }
+
+
 def measure(
     session: Session,
     smoke: bool,
@@ -100,7 +137,10 @@ def measure(
     sample: float,
     store: str,
     workers: list[Child] | None = None,
+    indicators: int = TARGET_INDICATORS,
 ) -> Run:
+    """Fill the state with ``indicators`` (``fill``), then soak for ``seconds`` at half of
+    ``max_rate``, sampling every ``sample`` seconds."""
     rate = LOAD * max_rate
     run = Run(
         "soak",
@@ -112,6 +152,7 @@ def measure(
             "sample_s": sample,
             "store": store,
             "warmup_fraction": WARMUP_FRACTION,
+            "feed_indicators": indicators,
         },
         targets={
             "rss_growth_after_warmup": TARGET_GROWTH,
@@ -123,6 +164,7 @@ def measure(
     worker = workers[0]
     name = worker.name
     port = session.workers.metrics_ports[name]
+    filled = fill(session, indicators) if indicators else None
     print(f"  planning {rate * seconds:,.0f} events at {rate:,.0f}/s", flush=True)
     schedule = session.schedule(rate, seconds)
     matcher = Matcher(schedule)
@@ -153,6 +195,7 @@ def measure(
         while time.time() < deadline and len(matcher.arrivals) < len(schedule):
             time.sleep(0.5)
     run.figures = {
+        "feed": filled,
         "events": len(schedule),
         "kinds": dict(schedule.kinds),
         "indicators_sent": schedule.indicators,
@@ -178,6 +221,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--store", default="rocksdb://", help="streams table store")
+    parser.add_argument(
+        "--indicators",
+        type=int,
+        help=f"distinct indicators fed before the soak (default {TARGET_INDICATORS:,}; "
+        f"smoke {SMOKE_INDICATORS:,}; 0: none)",
+    )
     args = parser.parse_args()
     max_rate = args.max_rate
     if max_rate is None:
@@ -187,7 +236,12 @@ def main() -> None:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds, sample = (8.0, 1.0) if args.smoke else (args.seconds, args.sample)
     with Session(SMOKE_PARTNERS if args.smoke else PARTNERS) as session:
-        run = measure(session, args.smoke, max_rate, seconds, sample, args.store)
+        indicators = args.indicators
+        if indicators is None:
+            indicators = SMOKE_INDICATORS if args.smoke else TARGET_INDICATORS
+        run = measure(
+            session, args.smoke, max_rate, seconds, sample, args.store, indicators=indicators
+        )
     path = run.write()
     print(run.figures["memory"])
     print(f"written to {path}")

@@ -131,12 +131,19 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
             f"| webhook deliveries/s, one process | {_n(rate)} | {_n(pass_max)} | "
             f"{_ratio(rate, pass_max)} | ≥ 5,000 | {_met(rate >= 5000)} |"
         )
-    soak = run.get("soak", {}).get("figures", {}).get("memory")
+    soak_figures = run.get("soak", {}).get("figures", {})
+    soak = soak_figures.get("memory")
     if soak and soak.get("rss_growth") is not None:
         rows.append(
             f"| soak: RSS growth after warm-up ({_n(soak['rss_after_warmup_mib'], ' MiB', 1)} → "
             f"{_n(soak['rss_end_mib'], ' MiB', 1)}) | {soak['rss_growth']:+.1%} | — | — | "
             f"within ±10 % | {_met(soak['flat_within_target'])} |"
+        )
+    tracked = soak_figures.get("tracked_indicators_end")
+    if tracked is not None:
+        rows.append(
+            f"| soak: distinct indicators the worker tracks at the end (feed + mix) | "
+            f"{_n(tracked)} | — | — | ≥ 1,000,000 | {_met(tracked >= 1_000_000)} |"
         )
     return rows
 

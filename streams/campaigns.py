@@ -163,8 +163,6 @@ class CampaignStage:
             if cid in self.states:
                 del self.states[cid]
         self._flush()
-        OPEN_CAMPAIGNS.set(len(ticks.last_seen))
-        TRACKED_INDICATORS.set(ticks.indicators)
 
     def taken_over(self) -> None:
         """Called when the stage has (re)taken its partition and reconciled: the tables may
@@ -178,10 +176,13 @@ class CampaignStage:
         return self._ticks
 
     def _flush(self) -> None:
-        """Write what the batch changed to the tables: once per key."""
+        """Write what the batch changed to the tables: once per key; the state gauges follow
+        (once the first tick has built the tick index)."""
         index, campaigns, states = (view.flush() for view in self.tables)
         if self._ticks is not None:
             self._ticks.apply(index, campaigns, states)
+            OPEN_CAMPAIGNS.set(len(self._ticks.last_seen))
+            TRACKED_INDICATORS.set(self._ticks.indicators)
 
     def _retire(self, absorbed: str, survivor: str) -> list[_Version]:
         """An absorbed campaign's open alert is resolved, naming the alert that goes on."""

@@ -9,6 +9,10 @@ the SDK sends it. The schedule also indexes the sends by event id and by event u
 collector can tell, for a receipt or an alert, when the event behind it was due to be sent.
 Campaigns are sized to about ``EVENTS_PER_CAMPAIGN`` events each.
 
+``indicator_feed(template, indicators, rate, ...)`` fills the correlation state: events of
+``FEED_PER_EVENT`` new file hashes each (a malware-sandbox feed), to reach a given number of
+distinct indicators before a soak.
+
 ``replayed(pool, rate, duration, ...)`` sends the records of an earlier schedule again, cycling
 through them at random times: the pass-through relay does not care whether an event is new, and
 planning hundreds of thousands of fresh events for each of its steps would take longer than
@@ -17,10 +21,14 @@ the steps themselves.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from confianza.producers.simulate import SimulationConfig, generate
 from confianza.producers.simulate.roster import first_partners
@@ -29,6 +37,8 @@ from confianza.streams.ingest import event_uid
 
 PARTNERS = 14
 EVENTS_PER_CAMPAIGN = 30
+FEED_PER_EVENT = 50
+"""Indicators per feed event: the contract's maximum."""
 
 
 def roster(partners: int = PARTNERS) -> list[tuple[str, str]]:
@@ -94,6 +104,48 @@ def simulated(
             distinct.update((i["kind"], i["value"]) for i in record.event["indicators"])
     schedule.distinct_indicators = len(distinct)
     return schedule
+
+
+def indicator_feed(
+    template: Schedule, indicators: int, rate: float, *, start: float, seed: int = 0
+) -> Schedule:
+    """``indicators`` distinct sha256 values in events of ``FEED_PER_EVENT``, ``rate`` events/s
+    from ``start``: malware-sandbox reports built on ``template``'s valid events (cycled, so
+    every partner reports), each with a new event id and these indicators instead of its own."""
+    bases = [(topic, event) for _, topic, _, value in template.items if (event := _event(value))]
+    schedule = Schedule(start=start)
+    for n in range(-(-indicators // FEED_PER_EVENT)):
+        topic, base = bases[n % len(bases)]
+        event_id = f"feed-{seed}-{n}"
+        first = n * FEED_PER_EVENT
+        hashes = [
+            hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()
+            for i in range(first, min(indicators, first + FEED_PER_EVENT))
+        ]
+        event = {
+            **base,
+            "event_id": event_id,
+            "classification": {"class": "malicious-code", "type": "infected-system"},
+            "title": "Muestras de malware analizadas en el sandbox",
+            "description": f"{len(hashes)} muestras nuevas del sandbox del reportante.",
+            "indicators": [{"kind": "sha256", "value": h, "role": "payload"} for h in hashes],
+        }
+        offset = n / rate
+        schedule.items.append((offset, topic, event_id.encode(), orjson.dumps(event)))
+        schedule.sends[event_id.encode()].append(offset)
+        schedule.indicators += len(hashes)
+    schedule.kinds["feed"] = len(schedule.items)
+    schedule.distinct_indicators = schedule.indicators
+    return schedule
+
+
+def _event(value: bytes) -> dict[str, Any] | None:
+    """The event a record holds, or None for the simulator's malformed and oversized ones."""
+    try:
+        event = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) and "indicators" in event else None
 
 
 def replayed(
