@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import faust
 import pytest
@@ -14,6 +15,7 @@ from confianza.streams.app import (
     FETCH_MAX_WAIT_MS,
     FETCH_MIN_BYTES,
     PRODUCER_LINGER_S,
+    ROCKSDB_OPTIONS,
     create_app,
     new_worker,
 )
@@ -47,3 +49,12 @@ async def test_the_worker_batches_its_fetches_and_its_produce_requests() -> None
         assert app.producer.linger_ms == PRODUCER_LINGER_S * 1000
     finally:
         await client.stop()
+
+
+def test_every_table_bounds_the_memory_of_its_rocksdb_databases(tmp_path: Path) -> None:
+    app = create_app(KafkaSettings(), load_scoring(), store="rocksdb://", data_dir=str(tmp_path))
+    for table in app.tables.values():
+        options = table.data.rocksdb_options
+        assert options.write_buffer_size == ROCKSDB_OPTIONS["write_buffer_size"]
+        assert options.max_write_buffer_number == ROCKSDB_OPTIONS["max_write_buffer_number"]
+        assert options.block_cache_size == ROCKSDB_OPTIONS["block_cache_size"]
