@@ -19,7 +19,7 @@ from confianza.settings import MetricsSettings
 
 PARTNERS = ("bcp", "claro", "pnp-divindat")
 REASONS = ("schema", "not-json", "oversize")
-STAGES = ("ingest", "normalize", "correlate", "score", "alerts")
+STAGES = ("ingest", "dedupe", "score")  # the stages the streams worker times
 CHANNELS = ("webhook", "email", "chat", "syslog")
 OUTCOMES = ("delivered", "retryable", "permanent", "dead-lettered", "filtered")
 
