@@ -13,8 +13,8 @@ Before the soak a feed of malware-sandbox reports (``traffic.indicator_feed``: 5
 hashes per event, ``FEED_EVENTS_PER_S``) fills the correlation state with ``--indicators``
 distinct indicators (1 million), and the soak starts once the worker has absorbed it: the
 soak then measures a worker whose state holds a million indicators, while the mix keeps
-adding new ones. The result reports the feed (how long it took, what the worker tracks
-after it) and the tracked indicators at the end. Usage::
+adding new ones. The result reports the feed (how long it took to send and to absorb) and
+the tracked indicators at the end. Usage::
 
     .venv/bin/python -m bench.bench_soak [--smoke] [--max-rate N] [--seconds S] [--sample S]
         [--indicators N]
@@ -102,14 +102,14 @@ def growth(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
 
 def fill(session: Session, indicators: int) -> dict[str, Any]:
     """Send the indicator feed and wait until the worker has read all of it (no lag twice in a
-    row); called before the soak. Returns what it took (the worker's tracked-indicators gauge
-    follows at its next tick: the soak's samples show it)."""
+    row); called before the soak. Returns what it took (the tracked indicators are in the
+    soak's samples)."""
     template = session.schedule(20, 10)
     feed = indicator_feed(template, indicators, FEED_EVENTS_PER_S, start=time.time() + 5)
     print(f"  feeding {indicators:,} distinct indicators in {len(feed):,} events", flush=True)
     began = time.time()
     generator = OpenLoop(session.kafka.admin, feed.items)
-    feed.start = generator.start(feed.start)
+    generator.start(feed.start)
     sent = generator.result(timeout=len(feed) / FEED_EVENTS_PER_S + 300)
     sent_s = time.time() - began
     lags: list[int | None] = []

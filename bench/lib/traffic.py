@@ -106,9 +106,7 @@ def simulated(
     return schedule
 
 
-def indicator_feed(
-    template: Schedule, indicators: int, rate: float, *, start: float, seed: int = 0
-) -> Schedule:
+def indicator_feed(template: Schedule, indicators: int, rate: float, *, start: float) -> Schedule:
     """``indicators`` distinct sha256 values in events of ``FEED_PER_EVENT``, ``rate`` events/s
     from ``start``: malware-sandbox reports built on ``template``'s valid events (cycled, so
     every partner reports), each with a new event id and these indicators instead of its own."""
@@ -116,10 +114,10 @@ def indicator_feed(
     schedule = Schedule(start=start)
     for n in range(-(-indicators // FEED_PER_EVENT)):
         topic, base = bases[n % len(bases)]
-        event_id = f"feed-{seed}-{n}"
+        event_id = f"feed-{n}"
         first = n * FEED_PER_EVENT
         hashes = [
-            hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()
+            hashlib.sha256(str(i).encode()).hexdigest()
             for i in range(first, min(indicators, first + FEED_PER_EVENT))
         ]
         event = {
