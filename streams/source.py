@@ -9,9 +9,13 @@ seconds, without a restart. Consumer group ``<app id>-ingest`` (within the
 
 Per batch: ask the admission budget (``budget``) which records are over it, admit every
 record (``ingest.admit``), send rejected receipts and dead letters and
-forward candidates to the events stage (keyed by uid), wait until the broker acknowledged all
-of it, then commit the batch's offsets. A crash before the commit replays the batch, which
-produces identical records (admission is deterministic): at-least-once, no loss.
+forward candidates to the events stage (keyed by uid) and wait until the broker acknowledged
+all of it; only then are the batch's offsets due for commit. Acknowledged offsets are
+committed at most every ``COMMIT_INTERVAL_S``, when partitions are revoked and when the loop
+stops: a commit per batch cost a round trip to the group coordinator for every few records
+under steady load. A crash replays what was not committed yet (at most about a second of
+records), which produces identical records (admission is deterministic) that every later
+stage treats as the same records: at-least-once, no loss.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from confianza.kafka import aiokafka_kwargs
@@ -43,6 +47,8 @@ from confianza.streams.registry import PartnerRegistry
 
 log = get_logger(__name__)
 
+COMMIT_INTERVAL_S = 1.0
+"""Most time acknowledged ingest offsets wait before they are committed."""
 COMPRESSION = "lz4"
 """Compression of everything the streams worker produces: its JSON shrinks several times, and
 fewer bytes are what the worker's socket writes and the broker's appends cost."""
@@ -103,7 +109,8 @@ class IngestLoop:
         producer = new_producer(self.kafka)
         await producer.start()
         await consumer.start()
-        consumer.subscribe(pattern=INGEST_PATTERN)
+        offsets = AcknowledgedOffsets(consumer)
+        consumer.subscribe(pattern=INGEST_PATTERN, listener=offsets)
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
@@ -111,7 +118,10 @@ class IngestLoop:
                     self.assigned.set()
                 if batches:
                     await self._process(consumer, producer, batches)
+                    offsets.acknowledged(batches)
+                await offsets.commit(due_after=COMMIT_INTERVAL_S)
         finally:
+            await offsets.commit(due_after=0.0)
             await consumer.stop()
             await producer.stop()
 
@@ -121,6 +131,7 @@ class IngestLoop:
         producer: AIOKafkaProducer,
         batches: dict[TopicPartition, list[Any]],
     ) -> None:
+        """Admit a batch and wait until the broker acknowledged everything it produced."""
         started = time.perf_counter()
         records = [
             Record(m.topic, m.partition, m.offset, m.timestamp, m.value)
@@ -136,15 +147,6 @@ class IngestLoop:
             outcome = admit(record, self.registry.sector_of, over_budget)
             sends.extend(await self._outputs(producer, record, outcome))
         await asyncio.gather(*sends)
-        offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # Partitions moved to another worker: it replays them and produces the same
-            # records again, which every stage treats as the same records.
-            log.warning(
-                "ingest commit refused after a rebalance; records will be replayed", error=str(exc)
-            )
         STAGE_SECONDS.labels(stage="ingest").observe(
             (time.perf_counter() - started) / max(1, len(records))
         )
@@ -185,3 +187,43 @@ class IngestLoop:
                 timestamp_ms=record.timestamp_ms,
             )
         ]
+
+
+class AcknowledgedOffsets(ConsumerRebalanceListener):
+    """The ingest offsets whose outputs the broker acknowledged, until they are committed.
+
+    ``acknowledged`` is called after a batch's sends were acknowledged; ``commit`` commits what
+    is pending once ``due_after`` seconds passed since the last commit. Partitions about to be
+    revoked are committed first, so the worker that takes them over starts after them.
+    """
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+        self.pending: dict[TopicPartition, int] = {}
+        self.last_commit = time.monotonic()
+
+    def acknowledged(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        for tp, messages in batches.items():
+            self.pending[tp] = messages[-1].offset + 1
+
+    async def commit(self, due_after: float) -> None:
+        if not self.pending or time.monotonic() - self.last_commit < due_after:
+            return
+        owned = self.consumer.assignment()
+        offsets = {tp: offset for tp, offset in self.pending.items() if tp in owned}
+        self.pending = {}
+        self.last_commit = time.monotonic()
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # Partitions moved to another worker: it replays them and produces the same
+            # records again, which every stage treats as the same records.
+            log.warning(
+                "ingest commit refused after a rebalance; records will be replayed", error=str(exc)
+            )
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.commit(due_after=0.0)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        """Nothing to do: a new assignment starts from the committed offsets."""
