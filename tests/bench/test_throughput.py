@@ -1,4 +1,5 @@
-"""The ramp's choice of steps (a stand-in for the open-loop step: no broker)."""
+"""The ramp's choice of steps and the hold that follows it (a stand-in for the open-loop step:
+no broker)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,37 @@ def test_a_failed_first_step_steps_down_and_then_climbs_and_bisects(
 def test_the_ramp_climbs_past_its_plan_while_steps_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     offered = _ramp(monkeypatch, lambda rate, n: True, extra=2)
     assert offered == [200, 280, 340, 400, 460, 529, 608]
+
+
+def _hold(monkeypatch: pytest.MonkeyPatch, p99_at: Any) -> tuple[dict, list[float]]:
+    offered: list[float] = []
+
+    def step(session: Any, target: Any, rate: float, seconds: float, grace: float) -> dict:
+        offered.append(round(rate))
+        p99 = p99_at(rate)
+        return {
+            "offered_per_s": rate,
+            "achieved_per_s": rate,
+            "sustained": p99 < 5000,
+            "latency_ms": {"p99": p99},
+        }
+
+    monkeypatch.setattr(bench_throughput, "step", step)
+    target = Target("pipeline", None, [], [], dict)
+    return bench_throughput.hold(None, target, 400.0, 40.0, 3), offered
+
+
+def test_a_rate_that_queues_is_not_held_and_a_lower_one_is_tried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 400/s drains in time but queues for seconds: not held; 320/s answers within 80 ms
+    found, offered = _hold(monkeypatch, lambda rate: 3000.0 if rate > 350 else 80.0)
+    assert offered == [400, 320]
+    assert found["held_per_s"] == 320.0
+    assert [h["held"] for h in found["holds"]] == [False, True]
+
+
+def test_no_rate_held_is_reported_as_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    found, offered = _hold(monkeypatch, lambda rate: 8000.0)
+    assert offered == [400, 320, 256]
+    assert found["held_per_s"] is None
