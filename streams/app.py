@@ -5,7 +5,7 @@ Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
 
 1. ingest loop (``source``): partner topics by pattern -> rejected receipts + dead letters,
    candidates to ``confianza-streams-events`` keyed by event uid;
-2. events agent: dedupe table (uid -> first record, windows expire after the TTL) -> accepted
+2. events agent: dedupe table ((day, uid) -> first record, days expire after the TTL) -> accepted
    or duplicate receipt, ``incidents.v1``, and the event's sighting (its summary and every
    indicator, ``normalize.sighting``) to the single-partition ``confianza-streams-campaign``
    topic;
@@ -39,14 +39,15 @@ from confianza.streams import dedupe, normalize
 from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
-from confianza.streams.score import DAY_S, ScoringConfig
+from confianza.streams.score import ScoringConfig
 from confianza.streams.source import COMPRESSION, IngestLoop
 from confianza.streams.tail import alerts_in
 
 log = get_logger(__name__)
 
 APP_ID = "confianza-streams"
-DEDUPE_TTL_DAYS = 7
+DEDUPE_EXPIRY_S = 3600.0
+"""How often every worker drops expired days of dedupe entries from its local store."""
 TICK_KEY = b"\x00tick"
 CAMPAIGN_BATCH = 1000
 """Most sightings the campaign stage takes at once (one round of alert acknowledgements)."""
@@ -180,11 +181,16 @@ def create_app(
     )
 
     dedupe_table = app.Table(
-        "dedupe",
-        default=dict,
+        "dedupe-days",
+        key_type=bytes,
         partitions=partitions,
         options=ROCKSDB_OPTIONS,
-    ).tumbling(timedelta(days=1), expires=timedelta(days=DEDUPE_TTL_DAYS + 1))
+    )
+    # Old days leave the changelog by retention (and the local stores by ``expire_dedupe``);
+    # Faust gives a table without windows a compacted changelog that keeps every key.
+    dedupe_table.changelog_topic = dedupe_table._new_changelog_topic(
+        retention=timedelta(days=dedupe.KEEP_DAYS), deleting=True
+    )
     index_table = app.Table("indicator-index", partitions=1, options=ROCKSDB_OPTIONS)
     campaign_table = app.Table("campaigns", partitions=1, options=ROCKSDB_OPTIONS)
     state_table = app.Table("alert-state", partitions=1, options=ROCKSDB_OPTIONS)
@@ -206,8 +212,9 @@ def create_app(
         async for event in stream.events():
             started = time.perf_counter()
             doc = orjson.loads(event.value)
-            seen = [dedupe_table[doc["uid"]].delta(d * DAY_S) for d in range(DEDUPE_TTL_DAYS + 1)]
-            entry = next((e for e in seen if e), None)
+            day = dedupe.day_of(event.message.timestamp)
+            keys = dedupe.keys_to_check(day, doc["uid"])
+            entry = next((e for e in map(dedupe_table.get, keys) if e is not None), None)
             decision = dedupe.decide(doc, entry)
             await app.producer.send(
                 receipts_topic(doc["reporter"]),
@@ -221,7 +228,7 @@ def create_app(
                 EVENTS_DUPLICATE.labels(partner=doc["reporter"]).inc()
             else:
                 if entry is None:
-                    dedupe_table[doc["uid"]] = decision.entry
+                    dedupe_table[keys[0]] = decision.entry
                     EVENTS_ACCEPTED.labels(partner=doc["reporter"]).inc()
                 await app.producer.send(
                     INCIDENTS,
@@ -288,6 +295,10 @@ def create_app(
         await app.producer.send(
             campaign_name, TICK_KEY, orjson.dumps({"now": time.time()}), None, None, None
         )
+
+    @app.timer(DEDUPE_EXPIRY_S)
+    async def expire_dedupe() -> None:
+        dedupe.expire(dedupe_table.data, dedupe.day_of(time.time()))
 
     @app.task
     async def run_registry() -> None:

@@ -2,7 +2,11 @@
 
 Called by the events stage for every candidate (keyed by event uid, which is a function of
 reporter and event_id, so the uid is the dedupe key). The stage keeps one entry per uid in a
-windowed table whose windows expire after the dedupe TTL. ``decide()`` is pure:
+table keyed by the day of the record (its broker timestamp) and the uid (``entry_key``), and
+looks for an entry in the day of the record and the ``TTL_DAYS`` before it
+(``keys_to_check``). Whole days are dropped from the local store once no record can look
+them up (``expire``), and from the changelog topic by its retention; so no per-key bookkeeping
+is held in memory, however many events the TTL spans. ``decide()`` is pure:
 
 - no entry: the event is **accepted** — receipt, normalized incident, sighting;
 - an entry written by this very record (same topic, partition, offset): the record is being
@@ -16,6 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from confianza.streams.score import DAY_S
+
+TTL_DAYS = 7
+"""A record is a duplicate of one accepted on its own day or any of the 7 days before."""
+KEEP_DAYS = TTL_DAYS + 2
+"""Days a store and the changelog keep: the TTL, the record's own day, and a day of slack for
+records that wait in a backlog."""
 
 
 @dataclass(frozen=True)
@@ -68,3 +80,35 @@ def decide(doc: Mapping[str, Any], entry: Mapping[str, Any] | None) -> Decision:
             incident=incident_for(doc),
         )
     return Decision("duplicate", receipt_for(doc, "duplicate", first_uid=doc["uid"]))
+
+
+def day_of(timestamp_s: float) -> int:
+    """The day number (days since the epoch, UTC) of a broker timestamp in seconds."""
+    return int(timestamp_s // DAY_S)
+
+
+def entry_key(day: int, uid: str) -> bytes:
+    """The table key of an entry: zero-padded day first, so a store sorts entries by day."""
+    return f"{day:06d}/{uid}".encode()
+
+
+def keys_to_check(day: int, uid: str) -> list[bytes]:
+    """Where an entry for ``uid`` may be, for a record of ``day``: newest day first."""
+    return [entry_key(d, uid) for d in range(day, day - TTL_DAYS - 1, -1)]
+
+
+def expire(store: Any, today: int) -> None:
+    """Drop the entries of days before ``today - KEEP_DAYS`` from a table's local store.
+
+    Called by a timer of every worker; local only (the changelog topic drops them by its
+    retention, ``KEEP_DAYS``). A RocksDB store deletes the range of each of its partition
+    databases (keys sort by day); the memory store (tests, demo) filters its dict.
+    """
+    before = entry_key(today - KEEP_DAYS, "")
+    databases = getattr(store, "_dbs", None)
+    if databases is not None:
+        for db in list(databases.values()):
+            db.delete_range(b"", before)
+        return
+    for key in [k for k in store.data if k < before]:
+        del store.data[key]

@@ -78,7 +78,7 @@ def test_records_per_event_splits_what_partners_and_the_worker_wrote_and_what_it
         "ingest.bcp.v1": 110,
         "confianza-streams-events": 105,
         "confianza-streams-campaign": 95,
-        "confianza-streams-dedupe-changelog": 100,
+        "confianza-streams-dedupe-days-changelog": 100,
         "incidents.v1": 100,
         "alerts.v1": 0,
     }

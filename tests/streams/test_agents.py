@@ -10,9 +10,10 @@ import pytest
 from faust.types.tuples import FutureMessage, RecordMetadata
 
 from confianza.settings import KafkaSettings
+from confianza.streams import dedupe
 from confianza.streams.app import create_app
 from confianza.streams.ingest import Candidate, admit
-from confianza.streams.score import load_scoring
+from confianza.streams.score import DAY_S, load_scoring
 from tests.streams.helpers import event, record, sightings_of
 
 
@@ -85,6 +86,23 @@ async def test_events_agent_accepts_once_then_answers_duplicate(app_and_producer
     assert [i["key"] for i in sightings[0]["indicators"]] == [
         "url:https://bcp-zonasegura.com/login"
     ]
+
+
+async def test_a_resend_is_a_duplicate_for_the_ttl_and_accepted_after_it(
+    app_and_producer: Any,
+) -> None:
+    app, producer = app_and_producer
+    agent = app.agents["confianza.streams.app.events_stage"]
+    first = _candidate("bcp", "E-2", offset=0)
+    at = 1_714_577_400.0
+    async with agent.test_context() as ctx:
+        await ctx.put(orjson.dumps(first), key=first["uid"].encode(), timestamp=at)
+        for offset, days in ((1, 1), (2, dedupe.TTL_DAYS), (3, dedupe.TTL_DAYS + 1)):
+            resent = _candidate("bcp", "E-2", offset=offset)
+            later = at + days * DAY_S
+            await ctx.put(orjson.dumps(resent), key=first["uid"].encode(), timestamp=later)
+    receipts = [orjson.loads(v) for _, v in producer.of("receipts.bcp.v1")]
+    assert [r["status"] for r in receipts] == ["accepted", "duplicate", "duplicate", "accepted"]
 
 
 async def test_campaign_agent_turns_sightings_into_versioned_alerts(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import faust
@@ -11,6 +12,7 @@ import pytest
 import uvloop
 
 from confianza.settings import KafkaSettings
+from confianza.streams import dedupe
 from confianza.streams.app import (
     FETCH_MAX_WAIT_MS,
     FETCH_MIN_BYTES,
@@ -58,3 +60,12 @@ def test_every_table_bounds_the_memory_of_its_rocksdb_databases(tmp_path: Path) 
         assert options.write_buffer_size == ROCKSDB_OPTIONS["write_buffer_size"]
         assert options.max_write_buffer_number == ROCKSDB_OPTIONS["max_write_buffer_number"]
         assert options.block_cache_size == ROCKSDB_OPTIONS["block_cache_size"]
+
+
+def test_dedupe_days_leave_the_changelog_by_retention_and_other_tables_are_compacted() -> None:
+    app = create_app(KafkaSettings(), load_scoring())
+    changelogs = {name: t.changelog_topic for name, t in app.tables.items()}
+    dedupe_log = changelogs.pop("dedupe-days")
+    assert (dedupe_log.compacting, dedupe_log.deleting) == (True, True)
+    assert dedupe_log.retention == timedelta(days=dedupe.KEEP_DAYS)
+    assert all(t.compacting and not t.deleting and not t.retention for t in changelogs.values())
