@@ -6,7 +6,7 @@ What must hold: the giant campaign's caps (``scoring.yaml`` ``correlation``: 200
 ``confianza_state_evictions_total``; the worker answers every record and survives; its
 resident memory stays under ``RSS_LIMIT_MIB`` for this flood. The memory a flood of *distinct*
 events costs is measured and written to the results (it is bounded by the TTLs of the dedupe
-and indicator windows, not by a cap: see docs/RELIABILITY.md).
+entries and of idle campaigns, not by a cap: see docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
