@@ -170,9 +170,10 @@ def end_offsets(settings: KafkaSettings, names: list[str]) -> dict[TopicPartitio
         client.close()
 
 
-def group_lag(settings: KafkaSettings, group: str) -> int:
-    """Records of the topics ``group`` committed offsets for that it has not committed yet
-    (1 when it has committed nothing at all)."""
+def group_lag(settings: KafkaSettings, group: str, topics: tuple[str, ...] = ()) -> int:
+    """Records of the topics ``group`` committed offsets for, and of ``topics`` whether it
+    committed for them yet or not (from their start), that it has not committed yet (1 when it
+    has committed nothing at all)."""
     client = admin(settings)
     try:
         committed = client.list_group_offsets([group]).get(group, {})
@@ -180,8 +181,10 @@ def group_lag(settings: KafkaSettings, group: str) -> int:
         client.close()
     if not committed:
         return 1
-    ends = end_offsets(settings, sorted({tp.topic for tp in committed}))
-    return sum(max(0, ends.get(tp, 0) - meta.offset) for tp, meta in committed.items())
+    ends = end_offsets(settings, sorted({tp.topic for tp in committed} | set(topics)))
+    return sum(
+        max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items()
+    )
 
 
 GROUPS = (
