@@ -121,9 +121,11 @@ class IngestLoop:
                     offsets.acknowledged(batches)
                 await offsets.commit(due_after=COMMIT_INTERVAL_S)
         finally:
-            await offsets.commit(due_after=0.0)
-            await consumer.stop()
-            await producer.stop()
+            try:
+                await offsets.commit(due_after=0.0)
+            finally:  # a commit that fails at shutdown must not leave the clients running
+                await consumer.stop()
+                await producer.stop()
 
     async def _process(
         self,
