@@ -26,7 +26,7 @@ from typing import Any
 
 from confianza.logging import get_logger
 from confianza.metrics import ALERTS_EMITTED, E2E_ALERT_SECONDS, OPEN_CAMPAIGNS, TRACKED_INDICATORS
-from confianza.streams import alerts
+from confianza.streams import alerts, stores
 from confianza.streams.correlate import CampaignGraph
 from confianza.streams.score import DAY_S, ScoringConfig, score_campaign
 from confianza.streams.writeback import Flushed, WriteBack
@@ -39,19 +39,28 @@ Emit = Callable[[list[dict[str, Any]]], Awaitable[list[tuple[int, int]]]]
 offset)``, in order, once the broker acknowledged all of them."""
 
 
+SWEEP_PER_TICK = 2000
+"""Campaigns the idle sweep reads per tick. A tick costs the open alerts and this slice,
+however many campaigns the stage holds; each campaign is read again after ``campaigns /
+SWEEP_PER_TICK`` ticks (a million campaigns: about four hours of 30 s ticks, against an idle
+time counted in days)."""
+
+
 class TickIndex:
-    """What a tick needs without reading every campaign and alert state: each campaign's last
-    sighting, the open alerts, and how many indicators the index tracks.
+    """What a tick needs without holding or reading every campaign: the open alerts, how many
+    campaigns and indicators the tables hold, and where the idle sweep goes on.
 
     Built by one scan of the tables when the stage has (re)taken its partition (``scan``), then
-    kept current from what every batch writes (``apply``), so a tick costs the open alerts and
-    the idle campaigns, not the whole state.
+    kept current from what every batch writes (``apply``). Its memory is the open alerts, not
+    the campaigns: idle campaigns are found by the sweep, which reads the campaign table a
+    slice per tick in key order from ``sweep_from`` and starts over when it reaches the end.
     """
 
     def __init__(self) -> None:
-        self.last_seen: dict[str, float] = {}
         self.open: set[str] = set()
+        self.campaigns = 0
         self.indicators = 0
+        self.sweep_from = ""
 
     @classmethod
     def scan(
@@ -59,7 +68,7 @@ class TickIndex:
     ) -> TickIndex:
         ticks = cls()
         ticks.indicators = sum(1 for _ in index)
-        ticks.last_seen = {cid: c["last_seen"] for cid, c in campaigns.items()}
+        ticks.campaigns = sum(1 for _ in campaigns)
         ticks.open = {
             key
             for key, state in states.items()
@@ -69,10 +78,7 @@ class TickIndex:
 
     def apply(self, index: Flushed, campaigns: Flushed, states: Flushed) -> None:
         self.indicators += index.added - len(index.deleted)
-        for cid, campaign in campaigns.written.items():
-            self.last_seen[cid] = campaign["last_seen"]
-        for cid in campaigns.deleted:
-            self.last_seen.pop(cid, None)
+        self.campaigns += campaigns.added - len(campaigns.deleted)
         for key, state in states.written.items():
             if key.startswith(HWM_PREFIX):
                 continue
@@ -81,6 +87,13 @@ class TickIndex:
             else:
                 self.open.discard(key)
         self.open.difference_update(states.deleted)
+
+    def next_slice(self, campaigns: Mapping[str, Any], size: int) -> list[str]:
+        """The next ``size`` campaign ids of the sweep; the slice after the last one starts
+        over from the first campaign."""
+        ids = stores.keys_from(campaigns, self.sweep_from, size + 1)
+        self.sweep_from = ids[size] if len(ids) > size else ""
+        return ids[:size]
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,7 @@ class CampaignStage:
         states: MutableMapping[str, Any],
         emit: Emit,
         clock: Callable[[], float] = time.time,
+        sweep_per_tick: int = SWEEP_PER_TICK,
     ) -> None:
         self.cfg = cfg
         self.tables = (WriteBack(index), WriteBack(campaigns), WriteBack(states))
@@ -113,6 +127,7 @@ class CampaignStage:
         self.states = self.tables[2]
         self.emit = emit
         self.clock = clock
+        self.sweep_per_tick = sweep_per_tick
         self._ticks: TickIndex | None = None
 
     async def on_sightings(self, sightings: Iterable[Mapping[str, Any]]) -> None:
@@ -142,8 +157,9 @@ class CampaignStage:
         self._flush()
 
     async def on_tick(self, now: float) -> None:
-        """Resolve open alerts whose decayed score fell below the opening band; forget
-        campaigns idle for ``idle_days`` (and their alert states)."""
+        """Resolve open alerts whose decayed score fell below the opening band; forget the
+        campaigns of the sweep's next slice that are idle for ``idle_days`` (and their alert
+        states)."""
         ticks = self.tick_index()
         versions = []
         for key in sorted(ticks.open):
@@ -157,7 +173,8 @@ class CampaignStage:
                 )
         await self._send(versions)
         horizon = now - self.cfg.correlation.idle_days * DAY_S
-        idle = sorted(cid for cid, seen in ticks.last_seen.items() if seen < horizon)
+        swept = ticks.next_slice(self.campaigns.table, self.sweep_per_tick)
+        idle = [cid for cid in swept if self.campaigns[cid]["last_seen"] < horizon]
         self.graph.forget(idle)
         for cid in idle:
             if cid in self.states:
@@ -181,7 +198,7 @@ class CampaignStage:
         index, campaigns, states = (view.flush() for view in self.tables)
         if self._ticks is not None:
             self._ticks.apply(index, campaigns, states)
-            OPEN_CAMPAIGNS.set(len(self._ticks.last_seen))
+            OPEN_CAMPAIGNS.set(self._ticks.campaigns)
             TRACKED_INDICATORS.set(self._ticks.indicators)
 
     def _retire(self, absorbed: str, survivor: str) -> list[_Version]:

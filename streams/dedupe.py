@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from confianza.streams import stores
 from confianza.streams.score import DAY_S
 
 TTL_DAYS = 7
@@ -101,14 +102,7 @@ def expire(store: Any, today: int) -> None:
     """Drop the entries of days before ``today - KEEP_DAYS`` from a table's local store.
 
     Called by a timer of every worker; local only (the changelog topic drops them by its
-    retention, ``KEEP_DAYS``). A RocksDB store deletes the range of each of its partition
-    databases (keys sort by day); the memory store (tests, demo) filters its dict.
+    retention, ``KEEP_DAYS``). Keys sort by day, so this is one range delete per partition
+    database (``stores.delete_before``).
     """
-    before = entry_key(today - KEEP_DAYS, "")
-    databases = getattr(store, "_dbs", None)
-    if databases is not None:
-        for db in list(databases.values()):
-            db.delete_range(b"", before)
-        return
-    for key in [k for k in store.data if k < before]:
-        del store.data[key]
+    stores.delete_before(store, entry_key(today - KEEP_DAYS, ""))

@@ -198,21 +198,50 @@ def test_the_tick_index_kept_by_batches_matches_a_scan_of_the_tables() -> None:
     def same_as_a_scan() -> None:
         scanned = TickIndex.scan(index, campaigns, states)
         assert stage.tick_index() is ticks
-        assert (ticks.last_seen, ticks.open, ticks.indicators) == (
-            scanned.last_seen,
+        assert (ticks.campaigns, ticks.open, ticks.indicators) == (
+            scanned.campaigns,
             scanned.open,
             scanned.indicators,
         )
 
     same_as_a_scan()
+    assert ticks.campaigns == len(campaigns) == 2  # the merged one and the phone's
     assert len(ticks.open) == 1  # the merged campaign's alert; the absorbed one resolved
-    last_seen = max(ticks.last_seen.values())
+    last_seen = max(c["last_seen"] for c in campaigns.values())
     asyncio.run(stage.on_tick(last_seen + 4 * DAY_S))  # decayed to nothing: resolved
     same_as_a_scan()
     assert ticks.open == set()
     asyncio.run(stage.on_tick(last_seen + 30 * DAY_S))  # forgets every campaign
     same_as_a_scan()
-    assert ticks.last_seen == {}
+    assert ticks.campaigns == 0
     assert ticks.indicators == 0
     stage.taken_over()
     assert stage.tick_index() is not ticks
+
+
+def test_the_idle_sweep_reads_a_slice_per_tick_and_forgets_every_idle_campaign() -> None:
+    index: dict = {}
+    campaigns: dict = {}
+    states: dict = {}
+    stage = CampaignStage(CFG, index, campaigns, states, Emitter(), sweep_per_tick=2)
+    for n in range(5):  # five campaigns of one event each
+        url = ("url", f"https://x{n}.pe/", "phishing")
+        _feed(stage, sightings_of("bcp", event(f"B-{n}", [url])))
+    last_seen = max(c["last_seen"] for c in campaigns.values())
+    ticks = stage.tick_index()
+    slices = []
+    for _ in range(3):
+        before = ticks.sweep_from
+        asyncio.run(stage.on_tick(last_seen + 1))  # nothing idle yet: the sweep moves on
+        slices.append(before)
+    assert len(campaigns) == 5
+    assert ticks.sweep_from == ""  # three slices of two cover five campaigns, then start over
+    assert slices[0] == ""
+    assert slices[1] < slices[2]
+    remaining = []
+    for _ in range(3):
+        asyncio.run(stage.on_tick(last_seen + 30 * DAY_S))
+        remaining.append(len(campaigns))
+    assert remaining == [3, 1, 0]
+    assert index == {}
+    assert ticks.campaigns == 0

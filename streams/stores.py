@@ -1,0 +1,57 @@
+"""Ordered access to a table's local store that Faust's table API does not offer.
+
+A Faust table reads and writes one key at a time, and iterates its whole store. Two stages
+need a key range instead: the dedupe expiry drops whole days (``delete_before``) and the
+campaign stage's idle sweep reads the campaigns a slice at a time (``keys_from``). Both work
+on Faust's RocksDB store (one database per partition, keys sorted as bytes), on its memory
+store (a dict of encoded keys: tests and the demo), and ``keys_from`` on a plain mapping
+(unit tests of the stages).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from typing import Any
+
+FAUST_OFFSET_KEY = b"__faust\x00offset__"
+"""The key under which Faust's RocksDB store keeps each database's changelog offset."""
+
+
+def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
+    """Up to ``limit`` keys of ``table`` from ``start`` on (inclusive), in ascending order.
+
+    A RocksDB store seeks each partition database to ``start`` and reads only the keys it
+    returns; the memory store and a plain mapping sort their keys.
+    """
+    store = getattr(table, "data", None)
+    if store is None:
+        return sorted(key for key in table if key >= start)[:limit]
+    first = start.encode()
+    databases = getattr(store, "_dbs", None)
+    raw: Iterator[bytes]
+    if databases is not None:
+        raw = heapq.merge(*(db.keys(from_key=first) for db in list(databases.values())))
+    else:
+        raw = iter(sorted(key for key in store.data if key >= first))
+    keys = (key.decode() for key in raw if key != FAUST_OFFSET_KEY)
+    return list(islice(keys, limit))
+
+
+def delete_before(store: Any, end: bytes) -> None:
+    """Drop every key below ``end`` from a table's local store (``table.data``).
+
+    A RocksDB store deletes the range from each partition database at once; the memory store
+    filters its dict. Local only: the changelog topic is not touched. ``end`` must sort below
+    Faust's offset key, which the range would take with it.
+    """
+    if end > FAUST_OFFSET_KEY:
+        raise ValueError(f"a range up to {end!r} would delete Faust's offset key")
+    databases = getattr(store, "_dbs", None)
+    if databases is not None:
+        for db in list(databases.values()):
+            db.delete_range(b"", end)
+        return
+    for key in [k for k in store.data if k < end]:
+        del store.data[key]
