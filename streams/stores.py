@@ -3,15 +3,15 @@
 A Faust table reads and writes one key at a time, and iterates its whole store. Two stages
 need a key range instead: the dedupe expiry drops whole days (``delete_before``) and the
 campaign stage's idle sweep reads the campaigns a slice at a time (``keys_from``). Both work
-on Faust's RocksDB store (one database per partition, keys sorted as bytes), on its memory
-store (a dict of encoded keys: tests and the demo), and ``keys_from`` on a plain mapping
+on Faust's RocksDB store (one database per partition, keys sorted as bytes) and on its memory
+store (a dict of the table's keys: tests and the demo); ``keys_from`` also on a plain mapping
 (unit tests of the stages).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
@@ -23,18 +23,14 @@ def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
     """Up to ``limit`` keys of ``table`` from ``start`` on (inclusive), in ascending order.
 
     A RocksDB store seeks each partition database to ``start`` and reads only the keys it
-    returns; the memory store and a plain mapping sort their keys.
+    returns. The memory store keeps the table's keys as they are, and is sorted like a plain
+    mapping.
     """
-    store = getattr(table, "data", None)
-    if store is None:
+    databases = getattr(getattr(table, "data", None), "_dbs", None)
+    if databases is None:
         return sorted(key for key in table if key >= start)[:limit]
     first = start.encode()
-    databases = getattr(store, "_dbs", None)
-    raw: Iterator[bytes]
-    if databases is not None:
-        raw = heapq.merge(*(db.keys(from_key=first) for db in list(databases.values())))
-    else:
-        raw = iter(sorted(key for key in store.data if key >= first))
+    raw = heapq.merge(*(db.keys(from_key=first) for db in list(databases.values())))
     keys = (key.decode() for key in raw if key != FAUST_OFFSET_KEY)
     return list(islice(keys, limit))
 

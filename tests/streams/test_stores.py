@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -42,7 +41,10 @@ def test_keys_from_a_rocksdb_store_merge_its_partitions_in_order(
 
 
 def test_keys_from_the_memory_store_and_a_plain_mapping() -> None:
-    memory_table = SimpleNamespace(data=SimpleNamespace(data={k.encode(): 1 for k in KEYS}))
+    app = faust.App("stores-test", store="memory://", key_serializer="raw")
+    memory_table = app.Table("campaigns", partitions=1)
+    for key in reversed(KEYS):
+        memory_table.data[key] = {}
     plain = dict.fromkeys(reversed(KEYS), 1)
     for table in (memory_table, plain):
         assert stores.keys_from(table, "", 10) == KEYS
