@@ -51,6 +51,7 @@ from confianza.schemas.topics import ALERTS, receipts_topic
 from confianza.settings import KafkaSettings
 from tests.eventually import eventually
 from tests.fuzz.corpus import hostile_records
+from tests.lag import end_offsets, group_lag
 
 Coord = tuple[str, int, int]
 CHANNELS = ("webhook", "email", "file")
@@ -159,32 +160,6 @@ def read_topics(settings: KafkaSettings, names: list[str]) -> dict[str, list[Any
         return out
     finally:
         client.close()
-
-
-def end_offsets(settings: KafkaSettings, names: list[str]) -> dict[TopicPartition, int]:
-    client = consumer(settings)
-    try:
-        tps = [TopicPartition(t, p) for t in names for p in client.partitions_for_topic(t) or ()]
-        return dict(client.end_offsets(tps)) if tps else {}
-    finally:
-        client.close()
-
-
-def group_lag(settings: KafkaSettings, group: str, topics: tuple[str, ...] = ()) -> int:
-    """Records of the topics ``group`` committed offsets for, and of ``topics`` whether it
-    committed for them yet or not (from their start), that it has not committed yet (1 when it
-    has committed nothing at all)."""
-    client = admin(settings)
-    try:
-        committed = client.list_group_offsets([group]).get(group, {})
-    finally:
-        client.close()
-    if not committed:
-        return 1
-    ends = end_offsets(settings, sorted({tp.topic for tp in committed} | set(topics)))
-    return sum(
-        max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items()
-    )
 
 
 GROUPS = (

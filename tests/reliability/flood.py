@@ -31,7 +31,8 @@ from confianza.dev.kafka import Cluster, free_port
 from confianza.producers.sdk import Reporter
 from confianza.schemas.topics import ALERTS, receipts_topic
 from tests.eventually import eventually
-from tests.reliability.chain import end_offsets, group_lag, read_topics
+from tests.lag import end_offsets, group_lag
+from tests.reliability.chain import read_topics
 
 FLOODER, GIANT_A, GIANT_B = "flooder", "giant-bank", "giant-telco"
 TICK_S = 2.0

@@ -16,12 +16,13 @@ import pytest
 from kafka import TopicPartition
 
 from confianza.dev.kafka import free_port
-from confianza.kafka import admin, consumer, producer
+from confianza.kafka import consumer, producer
 from confianza.provision import add_partner, add_service, apply_topics
 from confianza.schemas.topics import ALERTS, DLQ_INGEST, ingest_topic, receipts_topic
 from confianza.settings import KafkaSettings
 from confianza.streams.tail import readable_alert
 from tests.eventually import eventually
+from tests.lag import group_lag
 
 
 class Worker:
@@ -50,7 +51,7 @@ class Worker:
                     "--store",
                     "memory://",
                     "--tick",
-                    "1",
+                    str(self.tick),
                 ],
                 env=self.env,
                 stdout=out,
@@ -202,36 +203,21 @@ class Broker:
 
     def wait_drained(self, app_id: str, timeout: float = 120.0) -> None:
         """Until both consumer groups of ``app_id`` have committed everything on their
-        topics (ingest and internal; changelogs are not consumed by the group)."""
+        topics: the ingest group on the partners' topics, the app's group on its internal
+        topics, counted from their start until it commits for them (changelogs are not
+        consumed by the group)."""
         deadline = time.monotonic() + timeout
-        client = admin(self.admin)
-        reader = consumer(self.admin)
-        try:
-            while True:
-                behind = 0
-                for group, prefix in ((f"{app_id}-ingest", "ingest."), (app_id, f"{app_id}-")):
-                    committed = client.list_group_offsets(group).get(group, {})
-                    tps = [
-                        tp
-                        for tp in committed
-                        if tp.topic.startswith(prefix) and not tp.topic.endswith("-changelog")
-                    ]
-                    try:
-                        ends = reader.end_offsets(tps) if tps else {}
-                    except KeyError:  # a partition without metadata yet: ask again
-                        ends = {}
-                    behind += sum(
-                        ends.get(tp, committed[tp].offset + 1) - committed[tp].offset for tp in tps
-                    )  # no end offset yet: count as behind
-                if behind == 0:
-                    return
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{app_id} is still {behind} records behind")
-                self.check_workers()
-                time.sleep(1.0)
-        finally:
-            client.close()
-            reader.close()
+        internal = (f"{app_id}-events", f"{app_id}-campaign")
+        while True:
+            behind = group_lag(self.admin, f"{app_id}-ingest") + group_lag(
+                self.admin, app_id, internal
+            )
+            if behind == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{app_id} is still {behind} records behind")
+            self.check_workers()
+            time.sleep(1.0)
 
     def check_workers(self) -> None:
         for w in self.workers:
