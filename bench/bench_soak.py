@@ -5,9 +5,10 @@ mix at 50 % of the maximum sustained rate (from the throughput benchmark of the 
 ``--max-rate``) for ``--seconds`` (10 minutes by default). Every noise event brings indicators
 nobody reported before, so the correlation state keeps meeting new keys for the whole run.
 Every ``--sample`` seconds: the worker's RSS and CPU, its state directory on disk, the
-indicators and campaigns it tracks (its ``/metrics``), and the consumer lag. Reported: RSS
-after the warm-up (the first ``WARMUP_FRACTION`` of the run) against RSS at the end, the
-least-squares slope after the warm-up, and the receipt latency over the whole soak.
+indicators and campaigns it tracks and the memory its RocksDB databases hold (its
+``/metrics``), and the consumer lag. Reported: RSS after the warm-up (the first
+``WARMUP_FRACTION`` of the run) against RSS at the end, the least-squares slope after the
+warm-up, with and without the RocksDB part, and the receipt latency over the whole soak.
 
 Before the soak a feed of malware-sandbox reports (``traffic.indicator_feed``: 50 new file
 hashes per event, ``FEED_EVENTS_PER_S``) fills the correlation state with ``--indicators``
@@ -47,18 +48,23 @@ SMOKE_INDICATORS = 2_000
 FEED_EVENTS_PER_S = 100.0
 FEED_ABSORB_S = 600.0
 """How long the worker may take to absorb the feed after it was sent."""
-GAUGES = ("confianza_tracked_indicators", "confianza_open_campaigns")
+GAUGES = (
+    "confianza_tracked_indicators",
+    "confianza_open_campaigns",
+    "confianza_rocksdb_memory_bytes",
+)
 
 
 def gauges(port: int) -> dict[str, float]:
-    """The state gauges a streams worker exports (empty when /metrics does not answer)."""
+    """The state gauges a streams worker exports, each summed over its labels (empty when
+    /metrics does not answer)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
             text = answer.read().decode()
     except OSError:
         return {}
     return {
-        family.name: family.samples[0].value
+        family.name: sum(sample.value for sample in family.samples)
         for family in text_string_to_metric_families(text)
         if family.name in GAUGES and family.samples
     }
@@ -78,15 +84,21 @@ def slope_per_minute(points: list[tuple[float, float]]) -> float | None:
 
 
 def growth(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
-    """RSS after the warm-up against the end of the run (means over a window each)."""
+    """RSS after the warm-up against the end of the run (means over a window each), and the
+    same for the part of it RocksDB's memtables, block caches and table readers hold (bounded
+    per database, so they may fill for longer than a soak lasts)."""
     warm = WARMUP_FRACTION * seconds
     window = max(seconds * 0.05, 1.0)
     after = [s for s in samples if s["t"] >= warm]
-    first = [s["rss_mib"] for s in after if s["t"] < warm + window]
-    last = [s["rss_mib"] for s in after if s["t"] >= seconds - window]
+    first = [s for s in after if s["t"] < warm + window]
+    last = [s for s in after if s["t"] >= seconds - window]
     if not first or not last:
         return {"rss_growth": None}
-    start, end = sum(first) / len(first), sum(last) / len(last)
+
+    def mean(window: list[dict[str, Any]], key: str) -> float:
+        return sum(s.get(key) or 0.0 for s in window) / len(window)
+
+    start, end = mean(first, "rss_mib"), mean(last, "rss_mib")
     return {
         "warmup_s": warm,
         "rss_after_warmup_mib": round(start, 1),
@@ -94,6 +106,11 @@ def growth(samples: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "rss_max_mib": round(max(s["rss_mib"] for s in samples), 1),
         "rss_growth": round((end - start) / start, 4),
         "rss_slope_mib_per_min": slope_per_minute([(s["t"], s["rss_mib"]) for s in after]),
+        "rocksdb_after_warmup_mib": round(mean(first, "rocksdb_mib"), 1),
+        "rocksdb_end_mib": round(mean(last, "rocksdb_mib"), 1),
+        "rss_outside_rocksdb_slope_mib_per_min": slope_per_minute(
+            [(s["t"], s["rss_mib"] - (s.get("rocksdb_mib") or 0.0)) for s in after]
+        ),
         "state_dir_start_mib": after[0]["state_dir_mib"],
         "state_dir_end_mib": samples[-1]["state_dir_mib"],
         "flat_within_target": abs((end - start) / start) <= TARGET_GROWTH,
@@ -186,6 +203,7 @@ def measure(
                     "state_dir_mib": round(dir_bytes(session.workers.state_dir(name)) / 2**20, 2),
                     "tracked_indicators": state.get("confianza_tracked_indicators"),
                     "open_campaigns": state.get("confianza_open_campaigns"),
+                    "rocksdb_mib": round(state.get("confianza_rocksdb_memory_bytes", 0) / 2**20, 1),
                     "lag": session.lag(GROUPS),
                     "receipts": len(matcher.arrivals),
                 }

@@ -66,6 +66,12 @@ TRACKED_INDICATORS = Gauge(
     "confianza_tracked_indicators", "Indicators held in correlation state by this worker."
 )
 OPEN_CAMPAIGNS = Gauge("confianza_open_campaigns", "Campaigns held in state by this worker.")
+ROCKSDB_MEMORY = Gauge(
+    "confianza_rocksdb_memory_bytes",
+    "Memory held by this worker's RocksDB table databases, by kind: memtables, block_cache, "
+    "table_readers (each bounded per database by the worker's RocksDB options).",
+    ["kind"],
+)
 STATE_EVICTIONS = Counter(
     "confianza_state_evictions_total", "State entries dropped by a cap or TTL.", ["kind"]
 )

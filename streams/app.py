@@ -32,10 +32,10 @@ from kafka import TopicPartition
 
 from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
-from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, STAGE_SECONDS
+from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROCKSDB_MEMORY, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
 from confianza.settings import KafkaSettings
-from confianza.streams import dedupe, normalize
+from confianza.streams import dedupe, normalize, stores
 from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
@@ -48,6 +48,8 @@ log = get_logger(__name__)
 APP_ID = "confianza-streams"
 DEDUPE_EXPIRY_S = 3600.0
 """How often every worker drops expired days of dedupe entries from its local store."""
+ROCKSDB_MEMORY_S = 5.0
+"""How often every worker reads what its RocksDB databases hold in memory (a gauge)."""
 TICK_KEY = b"\x00tick"
 CAMPAIGN_BATCH = 1000
 """Most sightings the campaign stage takes at once (one round of alert acknowledgements)."""
@@ -299,6 +301,12 @@ def create_app(
     @app.timer(DEDUPE_EXPIRY_S)
     async def expire_dedupe() -> None:
         dedupe.expire(dedupe_table.data, dedupe.day_of(time.time()))
+
+    @app.timer(ROCKSDB_MEMORY_S)
+    async def measure_rocksdb_memory() -> None:
+        tables = (dedupe_table, index_table, campaign_table, state_table)
+        for kind, size in stores.rocksdb_memory(tables).items():
+            ROCKSDB_MEMORY.labels(kind=kind).set(size)
 
     @app.task
     async def run_registry() -> None:

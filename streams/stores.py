@@ -2,7 +2,8 @@
 
 A Faust table reads and writes one key at a time, and iterates its whole store. Two stages
 need a key range instead: the dedupe expiry drops whole days (``delete_before``) and the
-campaign stage's idle sweep reads the campaigns a slice at a time (``keys_from``). Both work
+campaign stage's idle sweep reads the campaigns a slice at a time (``keys_from``); the
+worker's state gauges read what RocksDB holds in memory (``rocksdb_memory``). Both work
 on Faust's RocksDB store (one database per partition, keys sorted as bytes) and on its memory
 store (a dict of the table's keys: tests and the demo); ``keys_from`` also on a plain mapping
 (unit tests of the stages).
@@ -11,12 +12,18 @@ store (a dict of the table's keys: tests and the demo); ``keys_from`` also on a 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
 FAUST_OFFSET_KEY = b"__faust\x00offset__"
 """The key under which Faust's RocksDB store keeps each database's changelog offset."""
+MEMORY_PROPERTIES = {
+    "memtables": "rocksdb.cur-size-all-mem-tables",
+    "block_cache": "rocksdb.block-cache-usage",
+    "table_readers": "rocksdb.estimate-table-readers-mem",
+}
+"""The RocksDB properties that give a database's memory, by kind."""
 
 
 def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
@@ -33,6 +40,18 @@ def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
     raw = heapq.merge(*(db.keys(from_key=first) for db in list(databases.values())))
     keys = (key.decode() for key in raw if key != FAUST_OFFSET_KEY)
     return list(islice(keys, limit))
+
+
+def rocksdb_memory(tables: Iterable[Any]) -> dict[str, int]:
+    """Bytes the RocksDB databases of these tables hold in memory, by kind
+    (``MEMORY_PROPERTIES``; zero for tables on the memory store). Each database has its own
+    block cache, so the sums are what the process holds."""
+    totals = dict.fromkeys(MEMORY_PROPERTIES, 0)
+    for table in tables:
+        for db in list((getattr(table.data, "_dbs", None) or {}).values()):
+            for kind, name in MEMORY_PROPERTIES.items():
+                totals[kind] += db.property_int_value(name) or 0
+    return totals
 
 
 def delete_before(store: Any, end: bytes) -> None:

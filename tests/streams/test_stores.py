@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -58,3 +59,20 @@ def test_delete_before_keeps_faust_offset_key(rocksdb_table: Any) -> None:
         assert db[stores.FAUST_OFFSET_KEY] == b"42"
     with pytest.raises(ValueError, match="offset key"):
         stores.delete_before(rocksdb_table.data, b"d")
+
+
+def test_rocksdb_memory_sums_every_database_and_is_zero_on_the_memory_store(
+    rocksdb_table: Any,
+) -> None:
+    held = stores.rocksdb_memory([rocksdb_table])
+    assert held.keys() == stores.MEMORY_PROPERTIES.keys()
+    assert held["memtables"] > 0  # the keys written are in the memtables of both databases
+    one = stores.rocksdb_memory(
+        [
+            SimpleNamespace(data=SimpleNamespace(_dbs={0: db}))
+            for db in list(rocksdb_table.data._dbs.values())[:1]
+        ]
+    )
+    assert 0 < one["memtables"] < held["memtables"]
+    app = faust.App("stores-test", store="memory://")
+    assert set(stores.rocksdb_memory([app.Table("t")]).values()) == {0}
