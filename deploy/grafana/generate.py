@@ -334,6 +334,22 @@ def overview() -> dashboard.Dashboard:
                 width=8,
             )
         )
+        .with_panel(
+            graph(
+                i,
+                "State memory (RocksDB)",
+                "Memory the streams workers' RocksDB table databases hold, by kind: memtables, "
+                "block caches and table readers, each bounded per database (streams/app.py).",
+                [
+                    (
+                        "sum by (kind) (confianza_rocksdb_memory_bytes)",
+                        "{{kind}}",
+                    )
+                ],
+                unit="bytes",
+                width=8,
+            )
+        )
         .with_row(dashboard.Row("Delivery").id(i()))
         .with_panel(
             graph(
