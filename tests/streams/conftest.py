@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import TopicPartition
+from kafka import OffsetAndMetadata, TopicPartition
 
 from confianza.dev.kafka import free_port
 from confianza.kafka import consumer, producer
@@ -200,6 +200,23 @@ class Broker:
                 raise AssertionError("alerts kept changing")
             self.check_workers()
             time.sleep(1.0)
+
+    def skip_earlier_records(self, app_id: str) -> None:
+        """Commit ``app_id``'s ingest group at the end of every partner topic on the broker,
+        so its workers read only what the test sends after this, not every record the tests
+        before it left on the shared broker."""
+        reader = consumer(self.admin, group_id=f"{app_id}-ingest")
+        try:
+            tps = [
+                TopicPartition(topic, p)
+                for topic in reader.topics()
+                if topic.startswith("ingest.")
+                for p in reader.partitions_for_topic(topic) or ()
+            ]
+            ends = reader.end_offsets(tps)
+            reader.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+        finally:
+            reader.close()
 
     def wait_drained(self, app_id: str, timeout: float = 120.0) -> None:
         """Until both consumer groups of ``app_id`` have committed everything on their

@@ -140,6 +140,7 @@ def _run(broker: Broker, prefix: str, app_id: str, workers: int) -> set[Any]:
     independent (partner, event) names so two runs over two rosters can be compared."""
     partners = roster(prefix)
     broker.add_partners(partners)
+    broker.skip_earlier_records(app_id)
     running = [broker.worker(app_id, tick=3600.0) for _ in range(workers)]  # no ticks
     sent, _ = campaign_traffic(prefix, campaigns=12, noise=20, seed=23)
     names = {
