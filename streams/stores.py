@@ -3,8 +3,8 @@
 A Faust table reads and writes one key at a time, and iterates its whole store. Two stages
 need a key range instead: the dedupe expiry drops whole days (``delete_before``) and the
 campaign stage's idle sweep reads the campaigns a slice at a time (``keys_from``); the
-worker's state gauges read what RocksDB holds in memory (``rocksdb_memory``). Both work
-on Faust's RocksDB store (one database per partition, keys sorted as bytes) and on its memory
+worker's state gauges read what RocksDB holds in memory (``rocksdb_memory``). Each works on
+Faust's RocksDB store (one database per partition, keys sorted as bytes) and on its memory
 store (a dict of the table's keys: tests and the demo); ``keys_from`` also on a plain mapping
 (unit tests of the stages).
 """
@@ -26,6 +26,12 @@ MEMORY_PROPERTIES = {
 """The RocksDB properties that give a database's memory, by kind."""
 
 
+def _databases(store: Any) -> list[Any] | None:
+    """The partition databases of a RocksDB store; None for any other store or mapping."""
+    databases = getattr(store, "_dbs", None)
+    return None if databases is None else list(databases.values())
+
+
 def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
     """Up to ``limit`` keys of ``table`` from ``start`` on (inclusive), in ascending order.
 
@@ -33,11 +39,11 @@ def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
     returns. The memory store keeps the table's keys as they are, and is sorted like a plain
     mapping.
     """
-    databases = getattr(getattr(table, "data", None), "_dbs", None)
+    databases = _databases(getattr(table, "data", None))
     if databases is None:
         return sorted(key for key in table if key >= start)[:limit]
     first = start.encode()
-    raw = heapq.merge(*(db.keys(from_key=first) for db in list(databases.values())))
+    raw = heapq.merge(*(db.keys(from_key=first) for db in databases))
     keys = (key.decode() for key in raw if key != FAUST_OFFSET_KEY)
     return list(islice(keys, limit))
 
@@ -48,7 +54,7 @@ def rocksdb_memory(tables: Iterable[Any]) -> dict[str, int]:
     block cache, so the sums are what the process holds."""
     totals = dict.fromkeys(MEMORY_PROPERTIES, 0)
     for table in tables:
-        for db in list((getattr(table.data, "_dbs", None) or {}).values()):
+        for db in _databases(table.data) or ():
             for kind, name in MEMORY_PROPERTIES.items():
                 totals[kind] += db.property_int_value(name) or 0
     return totals
@@ -63,9 +69,9 @@ def delete_before(store: Any, end: bytes) -> None:
     """
     if end > FAUST_OFFSET_KEY:
         raise ValueError(f"a range up to {end!r} would delete Faust's offset key")
-    databases = getattr(store, "_dbs", None)
+    databases = _databases(store)
     if databases is not None:
-        for db in list(databases.values()):
+        for db in databases:
             db.delete_range(b"", end)
         return
     for key in [k for k in store.data if k < end]:
