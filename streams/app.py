@@ -4,11 +4,14 @@
 Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
 
 1. ingest loop (``source``): partner topics by pattern -> rejected receipts + dead letters,
-   candidates to ``confianza-streams-events`` keyed by event uid;
+   candidates to ``confianza-streams-events``, in the partition of their event uid;
 2. events agent: dedupe table ((day, uid) -> first record, days expire after the TTL) -> accepted
    or duplicate receipt, ``incidents.v1``, and the event's sighting (its summary and every
    indicator, ``normalize.sighting``) to the single-partition ``confianza-streams-campaign``
    topic;
+
+Both internal hops carry many items per record (``streams.hops``): the candidates of one
+ingest batch bound for one partition, the sightings of one events-hop record.
 3. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
    ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
 
@@ -35,7 +38,7 @@ from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROCKSDB_MEMORY, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
 from confianza.settings import KafkaSettings
-from confianza.streams import dedupe, normalize, stores
+from confianza.streams import dedupe, hops, normalize, stores
 from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
 from confianza.streams.registry import PartnerRegistry
@@ -213,45 +216,42 @@ def create_app(
     async def events_stage(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
-            doc = orjson.loads(event.value)
-            day = dedupe.day_of(event.message.timestamp)
-            keys = dedupe.keys_to_check(day, doc["uid"])
-            entry = next((e for e in map(dedupe_table.get, keys) if e is not None), None)
-            decision = dedupe.decide(doc, entry)
-            await app.producer.send(
-                receipts_topic(doc["reporter"]),
-                doc["event"]["event_id"].encode(),
-                orjson.dumps(decision.receipt),
-                None,
-                None,
-                None,
+            candidates = hops.unpack(event.value)
+            sightings = [
+                orjson.dumps(s)
+                for doc in candidates
+                if (s := await answer(doc, doc.get("received", event.message.timestamp)))
+            ]
+            for value in hops.pack(sightings):
+                await app.producer.send(campaign_name, None, value, None, None, None)
+            STAGE_SECONDS.labels(stage="dedupe").observe(
+                (time.perf_counter() - started) / max(1, len(candidates))
             )
-            if decision.status == "duplicate":
-                EVENTS_DUPLICATE.labels(partner=doc["reporter"]).inc()
-            else:
-                if entry is None:
-                    dedupe_table[keys[0]] = decision.entry
-                    EVENTS_ACCEPTED.labels(partner=doc["reporter"]).inc()
-                await app.producer.send(
-                    INCIDENTS,
-                    doc["uid"].encode(),
-                    orjson.dumps(decision.incident),
-                    None,
-                    None,
-                    None,
-                )
-                annotated = normalize.annotate(doc["indicators"], lists, excluded_roles)
-                sighting = normalize.sighting(decision.incident, annotated, doc["seen_at"])
-                if sighting is not None:
-                    await app.producer.send(
-                        campaign_name,
-                        doc["uid"].encode(),
-                        orjson.dumps(sighting),
-                        None,
-                        sighting["seen_at"],
-                        None,
-                    )
-            STAGE_SECONDS.labels(stage="dedupe").observe(time.perf_counter() - started)
+
+    async def answer(doc: dict[str, Any], received: float) -> dict[str, Any] | None:
+        """Dedupe one candidate, send its receipt (and incident); its sighting, if any."""
+        keys = dedupe.keys_to_check(dedupe.day_of(received), doc["uid"])
+        entry = next((e for e in map(dedupe_table.get, keys) if e is not None), None)
+        decision = dedupe.decide(doc, entry)
+        await app.producer.send(
+            receipts_topic(doc["reporter"]),
+            doc["event"]["event_id"].encode(),
+            orjson.dumps(decision.receipt),
+            None,
+            None,
+            None,
+        )
+        if decision.status == "duplicate":
+            EVENTS_DUPLICATE.labels(partner=doc["reporter"]).inc()
+            return None
+        if entry is None:
+            dedupe_table[keys[0]] = decision.entry
+            EVENTS_ACCEPTED.labels(partner=doc["reporter"]).inc()
+        await app.producer.send(
+            INCIDENTS, doc["uid"].encode(), orjson.dumps(decision.incident), None, None, None
+        )
+        annotated = normalize.annotate(doc["indicators"], lists, excluded_roles)
+        return normalize.sighting(decision.incident, annotated, doc["seen_at"])
 
     async def emit_alerts(batch: list[dict[str, Any]]) -> list[tuple[int, int]]:
         sent = [
@@ -286,7 +286,7 @@ def create_app(
                     sightings = []
                     await stage.on_tick(orjson.loads(event.value)["now"])
                 else:
-                    sightings.append(orjson.loads(event.value))
+                    sightings.extend(hops.unpack(event.value))
             await stage.on_sightings(sightings)
             STAGE_SECONDS.labels(stage="score").observe(
                 (time.perf_counter() - started) / len(batch)

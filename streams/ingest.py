@@ -61,7 +61,9 @@ class Candidate:
     partner: str
     doc: dict[str, Any]
     """``{uid, reporter, reporter_sector, event, indicators, warnings, source, received_at,
-    seen_at}``: the message handed to the events stage, keyed by uid."""
+    received, seen_at}``: what the events stage gets (in the partition of its uid, with the
+    other candidates of the batch bound there: ``streams.hops``); ``received`` is the
+    record's broker timestamp in seconds, the day its dedupe entry is filed under."""
 
 
 def _source(record: Record) -> dict[str, Any]:
@@ -165,6 +167,7 @@ def admit(
         "warnings": warnings,
         "source": _source(record),
         "received_at": iso(received),
+        "received": received,
         "seen_at": min(received, epoch(event["reported_at"])),
     }
     return Candidate(uid, partner, doc)

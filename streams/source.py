@@ -8,20 +8,22 @@ seconds, without a restart. Consumer group ``<app id>-ingest`` (within the
 ``confianza-streams`` ACL prefix); several workers share the partner partitions.
 
 Per batch: ask the admission budget (``budget``) which records are over it, admit every
-record (``ingest.admit``), send rejected receipts and dead letters and
-forward candidates to the events stage (keyed by uid) and wait until the broker acknowledged
-all of it; only then are the batch's offsets due for commit. Acknowledged offsets are
-committed at most every ``COMMIT_INTERVAL_S``, when partitions are revoked and when the loop
-stops: a commit per batch cost a round trip to the group coordinator for every few records
-under steady load. A crash replays what was not committed yet (at most about a second of
-records), which produces identical records (admission is deterministic) that every later
-stage treats as the same records: at-least-once, no loss.
+record (``ingest.admit``), send rejected receipts and dead letters, forward candidates to the
+events stage (to the partition of their uid, a few records of many candidates each:
+``streams.hops``) and wait until the broker acknowledged all of it; only then are the batch's
+offsets due for commit. Acknowledged offsets are committed at most every
+``COMMIT_INTERVAL_S``, when partitions are revoked and when the loop stops: a commit per batch
+cost a round trip to the group coordinator for every few records under steady load. A crash
+replays what was not committed yet (at most about a second of records), which produces
+identical records (admission is deterministic) that every later stage treats as the same
+records: at-least-once, no loss.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
 from collections.abc import Awaitable
 from typing import Any
 
@@ -41,6 +43,7 @@ from confianza.metrics import (
 from confianza.schemas.taxonomy import INDICATOR_KINDS
 from confianza.schemas.topics import DLQ_INGEST, INGEST_PATTERN, partner_of, receipts_topic
 from confianza.settings import KafkaSettings
+from confianza.streams import hops
 from confianza.streams.budget import AdmissionBudget
 from confianza.streams.ingest import Candidate, Record, Rejected, admit
 from confianza.streams.registry import PartnerRegistry
@@ -94,6 +97,7 @@ class IngestLoop:
         self.metadata_max_age_ms = metadata_max_age_ms
         self.assigned = asyncio.Event()
         self._partners_seen: set[str] = set()
+        self._event_partitions = 1
 
     async def run(self) -> None:
         """Consume until cancelled; the registry must be running."""
@@ -108,6 +112,7 @@ class IngestLoop:
         )
         producer = new_producer(self.kafka)
         await producer.start()
+        self._event_partitions = len(await producer.partitions_for(self.events_topic))
         await consumer.start()
         offsets = AcknowledgedOffsets(consumer)
         consumer.subscribe(pattern=INGEST_PATTERN, listener=offsets)
@@ -145,49 +150,53 @@ class IngestLoop:
             await self.registry.catch_up()
         refused = await self.budget.refusals(consumer, records)
         sends: list[Awaitable[Any]] = []
+        candidates: dict[int, list[bytes]] = defaultdict(list)
         for record, over_budget in zip(records, refused, strict=True):
             outcome = admit(record, self.registry.sector_of, over_budget)
-            sends.extend(await self._outputs(producer, record, outcome))
+            self._count(outcome)
+            if isinstance(outcome, Rejected):
+                sends.extend(await self._reject(producer, record, outcome))
+            else:
+                partition = hops.partition_of(outcome.uid.encode(), self._event_partitions)
+                candidates[partition].append(orjson.dumps(outcome.doc))
+        for partition, items in candidates.items():
+            for value in hops.pack(items):
+                sends.append(await producer.send(self.events_topic, value, partition=partition))
         await asyncio.gather(*sends)
         STAGE_SECONDS.labels(stage="ingest").observe(
             (time.perf_counter() - started) / max(1, len(records))
         )
 
-    async def _outputs(
-        self, producer: AIOKafkaProducer, record: Record, outcome: Candidate | Rejected
-    ) -> list[Awaitable[Any]]:
+    def _count(self, outcome: Candidate | Rejected) -> None:
         partner = outcome.partner
         if partner not in self._partners_seen:
             self._partners_seen.add(partner)
             for kind in INDICATOR_KINDS:  # a series at 0 per kind, so dashboards show 0
                 INDICATORS_INVALID.labels(partner=partner, kind=kind)
         EVENTS_RECEIVED.labels(partner=partner).inc()
-        if isinstance(outcome, Rejected):
-            EVENTS_REJECTED.labels(partner=partner, reason=outcome.reason).inc()
-            DLQ_RECORDS.labels(topic=DLQ_INGEST).inc()
-            log.info(
-                "record rejected",
-                partner=partner,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                reason=outcome.reason,
-            )
-            return [
-                await producer.send(
-                    receipts_topic(partner), orjson.dumps(outcome.receipt), key=outcome.receipt_key
-                ),
-                await producer.send(DLQ_INGEST, orjson.dumps(outcome.dlq), key=partner.encode()),
-            ]
-        for kind in outcome.doc["invalid_kinds"]:
-            INDICATORS_INVALID.labels(partner=partner, kind=kind).inc()
+        if isinstance(outcome, Candidate):
+            for kind in outcome.doc["invalid_kinds"]:
+                INDICATORS_INVALID.labels(partner=partner, kind=kind).inc()
+
+    async def _reject(
+        self, producer: AIOKafkaProducer, record: Record, outcome: Rejected
+    ) -> list[Awaitable[Any]]:
+        partner = outcome.partner
+        EVENTS_REJECTED.labels(partner=partner, reason=outcome.reason).inc()
+        DLQ_RECORDS.labels(topic=DLQ_INGEST).inc()
+        log.info(
+            "record rejected",
+            partner=partner,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=outcome.reason,
+        )
         return [
             await producer.send(
-                self.events_topic,
-                orjson.dumps(outcome.doc),
-                key=outcome.uid.encode(),
-                timestamp_ms=record.timestamp_ms,
-            )
+                receipts_topic(partner), orjson.dumps(outcome.receipt), key=outcome.receipt_key
+            ),
+            await producer.send(DLQ_INGEST, orjson.dumps(outcome.dlq), key=partner.encode()),
         ]
 
 

@@ -10,7 +10,7 @@ import pytest
 from faust.types.tuples import FutureMessage, RecordMetadata
 
 from confianza.settings import KafkaSettings
-from confianza.streams import dedupe
+from confianza.streams import dedupe, hops
 from confianza.streams.app import create_app
 from confianza.streams.ingest import Candidate, admit
 from confianza.streams.score import DAY_S, load_scoring
@@ -66,26 +66,50 @@ def app_and_producer() -> tuple[Any, FakeProducer]:
     return app, producer
 
 
+def _batch(*docs: dict[str, Any]) -> bytes:
+    """One events-hop record, as the ingest loop writes it."""
+    (value,) = hops.pack(orjson.dumps(d) for d in docs)
+    return value
+
+
+def _sightings(producer: FakeProducer) -> list[dict[str, Any]]:
+    return [s for _, v in producer.of("-campaign") for s in hops.unpack(v)]
+
+
 async def test_events_agent_accepts_once_then_answers_duplicate(app_and_producer: Any) -> None:
     app, producer = app_and_producer
     agent = app.agents["confianza.streams.app.events_stage"]
     first = _candidate("bcp", "E-1", offset=0)
     resent = _candidate("bcp", "E-1", offset=7)
     async with agent.test_context() as ctx:
-        await ctx.put(orjson.dumps(first), key=first["uid"].encode(), timestamp=1_714_577_400.0)
-        await ctx.put(orjson.dumps(resent), key=first["uid"].encode(), timestamp=1_714_577_460.0)
-        await ctx.put(orjson.dumps(first), key=first["uid"].encode(), timestamp=1_714_577_400.0)
+        await ctx.put(_batch(first, resent))
+        await ctx.put(_batch(first))  # the first record again, after a crash
     receipts = [orjson.loads(v) for _, v in producer.of("receipts.bcp.v1")]
     assert [r["status"] for r in receipts] == ["accepted", "duplicate", "accepted"]
     assert receipts[1]["first_uid"] == first["uid"]
     assert receipts[0] == receipts[2]  # the same record replayed: the same receipt
     assert len(producer.of("incidents.v1")) == 2
-    # One sighting per accepted record (the replay sends it again), with every indicator.
-    sightings = [orjson.loads(v) for _, v in producer.of("-campaign")]
+    # One sighting per accepted record (the replay sends it again), with every indicator;
+    # one campaign-hop record per events-hop record that had any.
+    assert len(producer.of("-campaign")) == 2
+    sightings = _sightings(producer)
     assert [s["uid"] for s in sightings] == [first["uid"]] * 2
     assert [i["key"] for i in sightings[0]["indicators"]] == [
         "url:https://bcp-zonasegura.com/login"
     ]
+
+
+async def test_a_batch_answers_each_of_its_candidates(app_and_producer: Any) -> None:
+    app, producer = app_and_producer
+    agent = app.agents["confianza.streams.app.events_stage"]
+    docs = [_candidate("bcp", f"E-{n}", offset=n) for n in range(5)]
+    async with agent.test_context() as ctx:
+        await ctx.put(_batch(*docs))
+    receipts = [orjson.loads(v) for _, v in producer.of("receipts.bcp.v1")]
+    assert [(r["event_id"], r["status"]) for r in receipts] == [
+        (f"E-{n}", "accepted") for n in range(5)
+    ]
+    assert [s["uid"] for s in _sightings(producer)] == [d["uid"] for d in docs]
 
 
 async def test_a_resend_is_a_duplicate_for_the_ttl_and_accepted_after_it(
@@ -94,15 +118,32 @@ async def test_a_resend_is_a_duplicate_for_the_ttl_and_accepted_after_it(
     app, producer = app_and_producer
     agent = app.agents["confianza.streams.app.events_stage"]
     first = _candidate("bcp", "E-2", offset=0)
+    async with agent.test_context() as ctx:
+        await ctx.put(_batch(first))
+        for offset, days in ((1, 1), (2, dedupe.TTL_DAYS), (3, dedupe.TTL_DAYS + 1)):
+            resent = _candidate("bcp", "E-2", offset=offset)
+            resent["received"] = first["received"] + days * DAY_S
+            await ctx.put(_batch(resent))
+    receipts = [orjson.loads(v) for _, v in producer.of("receipts.bcp.v1")]
+    assert [r["status"] for r in receipts] == ["accepted", "duplicate", "duplicate", "accepted"]
+
+
+async def test_a_candidate_record_of_the_previous_format_is_answered(
+    app_and_producer: Any,
+) -> None:
+    """A single candidate keyed by uid, its day taken from the record's timestamp."""
+    app, producer = app_and_producer
+    agent = app.agents["confianza.streams.app.events_stage"]
+    first = _candidate("bcp", "E-3", offset=0)
+    resent = _candidate("bcp", "E-3", offset=1)
+    del first["received"], resent["received"]
     at = 1_714_577_400.0
     async with agent.test_context() as ctx:
         await ctx.put(orjson.dumps(first), key=first["uid"].encode(), timestamp=at)
-        for offset, days in ((1, 1), (2, dedupe.TTL_DAYS), (3, dedupe.TTL_DAYS + 1)):
-            resent = _candidate("bcp", "E-2", offset=offset)
-            later = at + days * DAY_S
-            await ctx.put(orjson.dumps(resent), key=first["uid"].encode(), timestamp=later)
+        later = at + (dedupe.TTL_DAYS + 1) * DAY_S
+        await ctx.put(orjson.dumps(resent), key=first["uid"].encode(), timestamp=later)
     receipts = [orjson.loads(v) for _, v in producer.of("receipts.bcp.v1")]
-    assert [r["status"] for r in receipts] == ["accepted", "duplicate", "duplicate", "accepted"]
+    assert [r["status"] for r in receipts] == ["accepted", "accepted"]
 
 
 async def test_campaign_agent_turns_sightings_into_versioned_alerts(
@@ -118,8 +159,8 @@ async def test_campaign_agent_turns_sightings_into_versioned_alerts(
         for s in sightings_of(partner, event(f"{partner}-1", [url]), sector)
     ]
     async with campaigns.test_context() as ctx:
-        for s in sightings + sightings:  # delivered twice: at-least-once
-            await ctx.put(orjson.dumps(s), key=s["uid"].encode(), timestamp=s["seen_at"])
+        for _ in range(2):  # delivered twice: at-least-once
+            await ctx.put(next(hops.pack(orjson.dumps(s) for s in sightings)))
     alerts = [orjson.loads(v) for _, v in producer.of("alerts.v1")]
     # The agent takes sightings in batches: one version per batch at most, and the second
     # delivery of the same sightings adds none.
