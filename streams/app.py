@@ -54,10 +54,14 @@ DEDUPE_EXPIRY_S = 3600.0
 ROCKSDB_MEMORY_S = 5.0
 """How often every worker reads what its RocksDB databases hold in memory (a gauge)."""
 TICK_KEY = b"\x00tick"
+CAMPAIGN_TAKE = 100
+"""Most campaign-hop records the campaign stage takes at once (each holds the sightings of one
+events-hop record)."""
+CAMPAIGN_TAKE_WAIT_S = 0.005
+"""How long the campaign stage waits to fill a take before it takes what it has."""
 CAMPAIGN_BATCH = 1000
-"""Most sightings the campaign stage takes at once (one round of alert acknowledgements)."""
-CAMPAIGN_BATCH_WAIT_S = 0.005
-"""How long the campaign stage waits to fill a batch before it takes what it has."""
+"""Sightings that make the campaign stage handle what it has gathered of a take (one round of
+alert acknowledgements): a batch is at most this and one record's sightings."""
 PRODUCER_LINGER_S = 0.010
 """How long the producer holds records to batch them into one request per broker."""
 FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS = 32 * 1024, 10
@@ -271,25 +275,30 @@ def create_app(
 
     @app.agent(campaign_topic)
     async def campaign_stage(stream: Any) -> None:
-        async for batch in stream.take_events(CAMPAIGN_BATCH, within=CAMPAIGN_BATCH_WAIT_S):
+        async for batch in stream.take_events(CAMPAIGN_TAKE, within=CAMPAIGN_TAKE_WAIT_S):
             # Table writes need Faust's current event (its partition and store): the stage
-            # writes once per batch (``streams.writeback``), as of the batch's last event.
+            # writes once per batch (``streams.writeback``), as of the take's last event.
             stream._set_current_event(batch[-1])
             if takeover["pending"]:
                 await reconcile(kafka, stage)
                 takeover["pending"] = False
             started = time.perf_counter()
             sightings: list[dict[str, Any]] = []
+            handled = 0
             for event in batch:
                 if event.key == TICK_KEY:
                     await stage.on_sightings(sightings)
-                    sightings = []
+                    handled, sightings = handled + len(sightings), []
                     await stage.on_tick(orjson.loads(event.value)["now"])
-                else:
-                    sightings.extend(hops.unpack(event.value))
+                    continue
+                sightings.extend(hops.unpack(event.value))
+                if len(sightings) >= CAMPAIGN_BATCH:
+                    await stage.on_sightings(sightings)
+                    handled, sightings = handled + len(sightings), []
             await stage.on_sightings(sightings)
+            handled += len(sightings)
             STAGE_SECONDS.labels(stage="score").observe(
-                (time.perf_counter() - started) / len(batch)
+                (time.perf_counter() - started) / max(1, handled)
             )
 
     @app.timer(tick_seconds, on_leader=True)

@@ -169,3 +169,33 @@ async def test_campaign_agent_turns_sightings_into_versioned_alerts(
     assert alerts[0]["transition"] == "opened"
     assert alerts[-1]["reporters"] == ["bcp", "claro", "entel"]
     assert len({a["alert_id"] for a in alerts}) == 1
+
+
+async def test_campaign_agent_hands_sightings_over_in_bounded_batches(
+    app_and_producer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is handled once it reaches CAMPAIGN_BATCH sightings: at most that and one
+    record's worth, however many records a take holds."""
+    app, _ = app_and_producer
+    app.confianza["takeover"]["pending"] = False
+    monkeypatch.setattr("confianza.streams.app.CAMPAIGN_BATCH", 4)
+    stage = app.confianza["stage"]
+    sizes: list[int] = []
+    handle = stage.on_sightings
+
+    async def spy(sightings: list[dict[str, Any]]) -> None:
+        sizes.append(len(sightings))
+        await handle(sightings)
+
+    monkeypatch.setattr(stage, "on_sightings", spy)
+    campaigns = app.agents["confianza.streams.app.campaign_stage"]
+    url = ("url", "https://bcp-zonasegura.com/login", "phishing")
+    records = [
+        [s for n in range(3) for s in sightings_of("bcp", event(f"R{r}-{n}", [url]), "banking")]
+        for r in range(3)
+    ]
+    async with campaigns.test_context() as ctx:
+        for sightings in records:
+            await ctx.put(next(hops.pack(orjson.dumps(s) for s in sightings)))
+    assert sum(sizes) == 9
+    assert max(sizes) <= 4 + 3
