@@ -9,11 +9,11 @@ Stages, each keyed so its state is partitioned (see docs/DESIGN.md, "Streams"):
    or duplicate receipt, ``incidents.v1``, and the event's sighting (its summary and every
    indicator, ``normalize.sighting``) to the single-partition ``confianza-streams-campaign``
    topic;
+3. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
+   ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
 
 Both internal hops carry many items per record (``streams.hops``): the candidates of one
 ingest batch bound for one partition, the sightings of one events-hop record.
-3. campaign agent (``campaigns.CampaignStage``): campaign graph, scoring, alert lifecycle ->
-   ``alerts.v1``; a leader timer sends ticks for decay, resolution and idle eviction.
 
 The producer is idempotent with ``acks=all``; Faust flushes it before committing offsets, so
 a committed offset implies every record the stage produced for it is durable.

@@ -14,9 +14,10 @@ events stage (to the partition of their uid, a few records of many candidates ea
 offsets due for commit. Acknowledged offsets are committed at most every
 ``COMMIT_INTERVAL_S``, when partitions are revoked and when the loop stops: a commit per batch
 cost a round trip to the group coordinator for every few records under steady load. A crash
-replays what was not committed yet (at most about a second of records), which produces
-identical records (admission is deterministic) that every later stage treats as the same
-records: at-least-once, no loss.
+replays what was not committed yet (at most about a second of records), which produces the
+same receipts, dead letters and candidates again (admission is deterministic; the candidates
+may be grouped into other hop records), and every later stage treats them as the same:
+at-least-once, no loss.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class IngestLoop:
         self.metadata_max_age_ms = metadata_max_age_ms
         self.assigned = asyncio.Event()
         self._partners_seen: set[str] = set()
-        self._event_partitions = 1
+        self._event_partitions = 1  # the events topic's partitions, read when the loop starts
 
     async def run(self) -> None:
         """Consume until cancelled; the registry must be running."""
