@@ -18,11 +18,17 @@ from kafka import OffsetAndMetadata, TopicPartition
 from confianza.dev.kafka import free_port
 from confianza.kafka import consumer, producer
 from confianza.provision import add_partner, add_service, apply_topics
-from confianza.schemas.topics import ALERTS, DLQ_INGEST, ingest_topic, receipts_topic
+from confianza.schemas.topics import (
+    ALERTS,
+    DLQ_INGEST,
+    ingest_topic,
+    partner_of,
+    receipts_topic,
+)
 from confianza.settings import KafkaSettings
 from confianza.streams.tail import readable_alert
 from tests.eventually import eventually
-from tests.lag import group_lag
+from tests.lag import end_offsets, group_lag
 
 
 class Worker:
@@ -207,13 +213,8 @@ class Broker:
         before it left on the shared broker."""
         reader = consumer(self.admin, group_id=f"{app_id}-ingest")
         try:
-            tps = [
-                TopicPartition(topic, p)
-                for topic in reader.topics()
-                if topic.startswith("ingest.")
-                for p in reader.partitions_for_topic(topic) or ()
-            ]
-            ends = reader.end_offsets(tps)
+            partner_topics = [t for t in reader.topics() if partner_of(t) is not None]
+            ends = end_offsets(self.admin, partner_topics)
             reader.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
         finally:
             reader.close()
