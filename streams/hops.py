@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2
 
 MAX_RECORD_BYTES = 512 * 1024
 """Most JSON bytes in one hop record: half the broker's and the producer's default limit."""
@@ -28,8 +28,7 @@ MAX_RECORD_BYTES = 512 * 1024
 
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2) gives ``key`` among ``partitions``."""
-    every = list(range(partitions))
-    return int(DefaultPartitioner()(key, every, every))
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def pack(items: Iterable[bytes], max_bytes: int = MAX_RECORD_BYTES) -> Iterator[bytes]:
