@@ -34,6 +34,7 @@ from bench.lib.measure import Handler, Target, step
 from bench.lib.pipeline import GROUPS, relay_target, start_streams, streams_target
 from bench.lib.results import Run, latest
 from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.targets import TARGET_P50_MS, TARGET_P99_MS
 from bench.lib.traffic import PARTNERS, Schedule
 from confianza.consumers.webhook.receiver import Received, WebhookReceiver
 from confianza.consumers.webhook.signing import generate_secret
@@ -42,8 +43,6 @@ from confianza.demo.processes import Child
 from confianza.schemas.topics import ALERTS
 
 LEVELS = (0.25, 0.5, 0.75)
-TARGET_P50_MS = 5.0
-TARGET_P99_MS = 20.0
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 
 

@@ -37,13 +37,12 @@ from bench.lib.pipeline import GROUPS, start_streams, streams_target
 from bench.lib.procs import cpu_seconds, dir_bytes, rss_bytes
 from bench.lib.results import Run, latest
 from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.targets import TARGET_GROWTH, TARGET_INDICATORS
 from bench.lib.traffic import PARTNERS, indicator_feed
 from confianza.demo.processes import Child
 
 LOAD = 0.5
 WARMUP_FRACTION = 0.2
-TARGET_GROWTH = 0.10
-TARGET_INDICATORS = 1_000_000
 SMOKE_INDICATORS = 2_000
 FEED_EVENTS_PER_S = 100.0
 FEED_ABSORB_S = 600.0

@@ -42,12 +42,10 @@ from bench.lib.pipeline import APP_ID, relay_target, start_streams, streams_targ
 from bench.lib.profile import py_spy
 from bench.lib.results import Run, run_id
 from bench.lib.session import SMOKE_PARTNERS, Session
+from bench.lib.targets import TARGET_EVENTS_PER_S, TARGET_RATIO, TARGET_SCALE_OUT
 from bench.lib.traffic import PARTNERS
 from confianza.demo.processes import Child
 
-TARGET_EVENTS_PER_S = 20_000
-TARGET_RATIO = 0.5
-TARGET_SCALE_OUT = 1.8
 RAMP = (0.5, 0.7, 0.85, 1.0, 1.15)
 MAX_EXTRA_STEPS = 4
 PROFILE_S = 30.0

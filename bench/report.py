@@ -24,6 +24,17 @@ import matplotlib.pyplot as plt
 import orjson
 
 from bench.lib.results import results_dir
+from bench.lib.targets import (
+    TARGET_DELIVERIES_PER_S,
+    TARGET_EVENTS_PER_S,
+    TARGET_FAST,
+    TARGET_GROWTH,
+    TARGET_INDICATORS,
+    TARGET_P50_MS,
+    TARGET_P99_MS,
+    TARGET_RATIO,
+    TARGET_SCALE_OUT,
+)
 
 LEVEL_COLORS = {"25%": "tab:green", "50%": "tab:blue", "75%": "tab:red"}
 
@@ -66,10 +77,11 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
     pass_max = tp["passthrough_max_sustained_per_s"] if tp else None
     if tp:
         pipe = tp["pipeline_max_sustained_per_s"]
+        met = bool(pipe and pipe >= TARGET_EVENTS_PER_S and pipe >= TARGET_RATIO * (pass_max or 0))
         rows.append(
             f"| max sustained events/s, one streams process (held, no queueing) | {_n(pipe)} "
-            f"| {_n(pass_max)} | {_ratio(pipe, pass_max)} | ≥ 20,000/s and ≥ 0.5x | "
-            f"{_met(bool(pipe and pipe >= 20_000 and pipe >= 0.5 * (pass_max or 0)))} |"
+            f"| {_n(pass_max)} | {_ratio(pipe, pass_max)} | ≥ {_n(TARGET_EVENTS_PER_S)}/s and "
+            f"≥ {TARGET_RATIO}x | {_met(met)} |"
         )
         if "pipeline_ramp_max_per_s" in tp:
             ramp_max = tp["pipeline_ramp_max_per_s"]
@@ -105,23 +117,24 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
             )
         rows.append(
             f"| scale-out, two processes ÷ one (burst) | {_n(tp['scale_out_pipeline'], 'x', 2)} "
-            f"| {_n(tp['scale_out_passthrough'], 'x', 2)} | — | ≥ 1.8x | "
-            f"{_met((tp['scale_out_pipeline'] or 0) >= 1.8)} |"
+            f"| {_n(tp['scale_out_passthrough'], 'x', 2)} | — | ≥ {TARGET_SCALE_OUT}x | "
+            f"{_met((tp['scale_out_pipeline'] or 0) >= TARGET_SCALE_OUT)} |"
         )
     lat = run.get("latency", {}).get("figures", {}).get("summary")
     if lat and "50%" in lat:
         half = lat["50%"]
         ok = bool(
             half["alert_p50_ms"] is not None
-            and half["alert_p50_ms"] <= 5
-            and half["alert_p99_ms"] <= 20
+            and half["alert_p50_ms"] <= TARGET_P50_MS
+            and half["alert_p99_ms"] <= TARGET_P99_MS
         )
         rows.append(
             f"| event → alert at 50 % of max: p50 / p99 | {_n(half['alert_p50_ms'], ' ms', 1)} / "
             f"{_n(half['alert_p99_ms'], ' ms', 1)} | {_n(half['passthrough_p50_ms'], ' ms', 1)} / "
             f"{_n(half['passthrough_p99_ms'], ' ms', 1)} | "
             f"{_n(half['alert_p50_x_passthrough'], 'x', 1)} / "
-            f"{_n(half['alert_p99_x_passthrough'], 'x', 1)} | ≤ 5 ms / ≤ 20 ms | {_met(ok)} |"
+            f"{_n(half['alert_p99_x_passthrough'], 'x', 1)} | ≤ {TARGET_P50_MS:g} ms / "
+            f"≤ {TARGET_P99_MS:g} ms | {_met(ok)} |"
         )
     val = run.get("validation", {}).get("figures")
     if val:
@@ -129,14 +142,15 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
         rows.append(
             f"| validation fast path, events/s per core | {_n(val['fast_per_core'])} | "
             f"{_n(relay)} (relay, per CPU-s) | {_ratio(val['fast_per_core'], relay, 1)} | "
-            f"≥ 200,000 | {_met(val['fast_meets_target'])} |"
+            f"≥ {_n(TARGET_FAST)} | {_met(val['fast_meets_target'])} |"
         )
     dlv = run.get("delivery", {}).get("figures")
     if dlv:
         rate = dlv["throughput"]["deliveries_per_s"]
         rows.append(
             f"| webhook deliveries/s, one process | {_n(rate)} | {_n(pass_max)} | "
-            f"{_ratio(rate, pass_max)} | ≥ 5,000 | {_met(rate >= 5000)} |"
+            f"{_ratio(rate, pass_max)} | ≥ {_n(TARGET_DELIVERIES_PER_S)} | "
+            f"{_met(rate >= TARGET_DELIVERIES_PER_S)} |"
         )
     soak_figures = run.get("soak", {}).get("figures", {})
     soak = soak_figures.get("memory")
@@ -144,13 +158,14 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
         rows.append(
             f"| soak: RSS growth after warm-up ({_n(soak['rss_after_warmup_mib'], ' MiB', 1)} → "
             f"{_n(soak['rss_end_mib'], ' MiB', 1)}) | {soak['rss_growth']:+.1%} | — | — | "
-            f"within ±10 % | {_met(soak['flat_within_target'])} |"
+            f"within ±{TARGET_GROWTH * 100:.0f} % | {_met(soak['flat_within_target'])} |"
         )
     tracked = soak_figures.get("tracked_indicators_end")
     if tracked is not None:
         rows.append(
             f"| soak: distinct indicators the worker tracks at the end (feed + mix) | "
-            f"{_n(tracked)} | — | — | ≥ 1,000,000 | {_met(tracked >= 1_000_000)} |"
+            f"{_n(tracked)} | — | — | ≥ {_n(TARGET_INDICATORS)} | "
+            f"{_met(tracked >= TARGET_INDICATORS)} |"
         )
     return rows
 

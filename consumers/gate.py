@@ -28,7 +28,7 @@ from typing import Any
 from confianza.consumers.subscriptions import Subscriber
 from confianza.schemas.tlp import Tlp
 
-TLP_LEVELS = frozenset(Tlp)
+TLP_RANKS = {str(level): level.rank for level in Tlp}
 PASSED_FIELDS = (
     "alert_id",
     "version",
@@ -62,15 +62,15 @@ class GatedAlert:
 
 def tlp_rank(tlp: str) -> int:
     """Rank of a TLP level (clear 0 … red 4); unknown levels rank above red."""
-    return Tlp(tlp).rank if tlp in TLP_LEVELS else len(Tlp)
+    return TLP_RANKS.get(tlp, len(Tlp))
 
 
 def may_see(evidence: Mapping[str, Any], subscriber: Subscriber) -> bool:
     """True when this subscriber is cleared for this evidence event."""
     tlp = evidence.get("tlp")
-    if not isinstance(tlp, str) or tlp not in TLP_LEVELS:
+    if not isinstance(tlp, str) or tlp not in TLP_RANKS:
         return False
-    if tlp_rank(tlp) > tlp_rank(subscriber.tlp_clearance):
+    if TLP_RANKS[tlp] > tlp_rank(subscriber.tlp_clearance):
         return False
     center = subscriber.audience == "center"
     if tlp == "clear":
@@ -131,16 +131,20 @@ def gate(alert: Mapping[str, Any], subscriber: Subscriber) -> GatedAlert | None:
     out["reporters"] = [r for r in alert.get("reporters") or () if r in shown_reporters]
     out["evidence"] = shown
     out["indicators"] = indicators
+    withholds = bool(secrets or withheld_reporters)  # else no text can mention what is withheld
     out["reasons"] = [
         dict(r)
         for r in alert.get("reasons") or ()
-        if not _mentions(str(r.get("detail", "")), secrets, withheld_reporters)
-        and not _mentions(str(r.get("rule", "")), secrets, withheld_reporters)
+        if not withholds
+        or not (
+            _mentions(str(r.get("detail", "")), secrets, withheld_reporters)
+            or _mentions(str(r.get("rule", "")), secrets, withheld_reporters)
+        )
     ]
     title = str(alert.get("title") or "")
     out["title"] = (
         title
-        if title and not _mentions(title, secrets, withheld_reporters)
+        if title and not (withholds and _mentions(title, secrets, withheld_reporters))
         else _fallback_title(alert)
     )
     return GatedAlert(
