@@ -3,7 +3,7 @@
 aiohttp rather than httpx: measured on this project's 2-core machine against the local
 receiver, httpx 0.28 delivered ~600 requests/s on one connection and fell to ~130/s at 32 to 128
 concurrent connections, while aiohttp sustained ~4,000/s at any of those concurrencies; the
-delivery target is 2,000/s from one process. ``post`` makes one attempt and classifies the
+delivery target is 5,000/s from one process. ``post`` makes one attempt and classifies the
 answer with ``outcome_for_status``; redirects are never followed.
 """
 
