@@ -36,15 +36,18 @@ def keys_from(table: Mapping[str, Any], start: str, limit: int) -> list[str]:
     """Up to ``limit`` keys of ``table`` from ``start`` on (inclusive), in ascending order.
 
     A RocksDB store seeks each partition database to ``start`` and reads only the keys it
-    returns. The memory store keeps the table's keys as they are, and is sorted like a plain
+    returns; keys are stored as the table serializes them (JSON for a table of strings), so
+    the seek and the order are those of the serialized keys, and the keys returned are the
+    table's. The memory store keeps the table's keys as they are, and is sorted like a plain
     mapping.
     """
-    databases = _databases(getattr(table, "data", None))
+    store = getattr(table, "data", None)
+    databases = _databases(store)
     if databases is None:
         return sorted(key for key in table if key >= start)[:limit]
-    first = start.encode()
+    first = store._encode_key(start)
     raw = heapq.merge(*(db.keys(from_key=first) for db in databases))
-    keys = (key.decode() for key in raw if key != FAUST_OFFSET_KEY)
+    keys = (store._decode_key(key) for key in raw if key != FAUST_OFFSET_KEY)
     return list(islice(keys, limit))
 
 

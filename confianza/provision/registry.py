@@ -6,15 +6,17 @@ reporter's sector without a restart; ``confianza partners list`` folds it into t
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import orjson
-from kafka import TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from confianza.kafka import consumer, producer
 from confianza.logging import get_logger
+from confianza.provision.errors import ProvisioningError
 from confianza.schemas.topics import PARTNERS
 from confianza.settings import KafkaSettings
 
@@ -66,11 +68,27 @@ def publish(settings: KafkaSettings, record: PartnerRecord) -> None:
         client.close()
 
 
+def topic_partitions(client: KafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
+    """The partitions of ``topic``, once the broker that answers knows them: a topic created a
+    moment ago (``confianza topics apply`` on a fresh cluster of several brokers) may not be in
+    every broker's metadata yet. Raises ``ProvisioningError`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := client.partitions_for_topic(topic)):
+        if time.monotonic() >= deadline:
+            raise ProvisioningError(
+                f"topic {topic} is not known to the cluster after {timeout_s:g} s; "
+                "create the topics first (confianza topics apply)"
+            )
+        time.sleep(0.2)
+    return [TopicPartition(topic, p) for p in sorted(found)]
+
+
 def read_all(settings: KafkaSettings, timeout_s: float = 10.0) -> dict[str, PartnerRecord]:
-    """Fold the whole registry topic into ``{partner: latest record}`` (removed ones included)."""
+    """Fold the whole registry topic into ``{partner: latest record}`` (removed ones included).
+    Raises ``ProvisioningError`` when the topic does not appear within ``timeout_s``."""
     client = consumer(settings, consumer_timeout_ms=int(timeout_s * 1000))
     try:
-        partitions = [TopicPartition(PARTNERS, p) for p in client.partitions_for_topic(PARTNERS)]
+        partitions = topic_partitions(client, PARTNERS, timeout_s)
         client.assign(partitions)
         client.seek_to_beginning(*partitions)
         end = client.end_offsets(partitions)

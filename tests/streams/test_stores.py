@@ -19,12 +19,14 @@ KEYS = ["1a", "2b", "3c", "d4", "e5"]
 
 @pytest.fixture
 def rocksdb_table(tmp_path: Path) -> Iterator[Any]:
-    """A Faust table on RocksDB with two partition databases, each with Faust's offset key."""
+    """A Faust table of string keys on RocksDB, as the worker builds it, with two partition
+    databases, each with Faust's offset key. Keys are stored as the table serializes them
+    (JSON: ``"1a"`` with its quotes)."""
     app = faust.App("stores-test", store="rocksdb://", datadir=tmp_path, key_serializer="raw")
     table = app.Table("campaigns", partitions=2)
     databases = [table.data._db_for_partition(p) for p in (0, 1)]
     for n, key in enumerate(KEYS):
-        databases[n % 2][key.encode()] = b"{}"
+        databases[n % 2][table.data._encode_key(key)] = b"{}"
     for p in (0, 1):
         table.data.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), p), 42)
     yield table
@@ -52,13 +54,19 @@ def test_keys_from_the_memory_store_and_a_plain_mapping() -> None:
         assert stores.keys_from(table, "2b", 2) == ["2b", "3c"]
 
 
+def test_keys_from_a_rocksdb_store_are_the_keys_the_table_reads(rocksdb_table: Any) -> None:
+    for key in stores.keys_from(rocksdb_table, "", 10):
+        assert rocksdb_table.data._decode_key(rocksdb_table.data._encode_key(key)) == key
+        assert key in rocksdb_table.data
+
+
 def test_delete_before_keeps_faust_offset_key(rocksdb_table: Any) -> None:
-    stores.delete_before(rocksdb_table.data, b"3")
+    stores.delete_before(rocksdb_table.data, b'"3')
     assert stores.keys_from(rocksdb_table, "", 10) == ["3c", "d4", "e5"]
     for db in rocksdb_table.data._dbs.values():
         assert db[stores.FAUST_OFFSET_KEY] == b"42"
     with pytest.raises(ValueError, match="offset key"):
-        stores.delete_before(rocksdb_table.data, b"d")
+        stores.delete_before(rocksdb_table.data, b"d")  # above every JSON key: b'"' < b"_"
 
 
 def test_rocksdb_memory_sums_every_database_and_is_zero_on_the_memory_store(
