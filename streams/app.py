@@ -22,10 +22,12 @@ a committed offset implies every record the stage produced for it is durable.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 import orjson
@@ -33,6 +35,7 @@ import uvloop
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka import TopicPartition
 
+from confianza.cli.common import EXIT_PARTIAL
 from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROCKSDB_MEMORY, STAGE_SECONDS
@@ -75,6 +78,26 @@ ROCKSDB_OPTIONS = {
 defaults (64 MiB write buffers, three of them, and a 2 GiB block cache, per database) let
 the worker's RSS climb for as long as new keys arrive; reads the cache misses come from the
 operating system's page cache."""
+
+
+def stop_on_failure(stage: str, exc: Exception) -> NoReturn:
+    """Called when a stage raises while it handles a record or batch: the worker exits at
+    once (exit code 1) and commits nothing.
+
+    Faust would restart the agent and acknowledge what it was handling as if it were done
+    (a take acknowledges its batch in a ``finally``), so those records would be lost. Exiting
+    without a commit is a crash like any other (tests/reliability): the restarted worker reads
+    them again, and a stage that fails on them every time stops the worker every time, loudly,
+    instead of dropping them."""
+    log.critical(
+        "a stage failed; the worker stops without committing, so its records are read again",
+        stage=stage,
+        error=f"{type(exc).__name__}: {exc}",
+        exc_info=exc,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_PARTIAL)
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -219,18 +242,25 @@ def create_app(
     @app.agent(events)
     async def events_stage(stream: Any) -> None:
         async for event in stream.events():
-            started = time.perf_counter()
-            candidates = hops.unpack(event.value)
-            sightings = [
-                orjson.dumps(s)
-                for doc in candidates
-                if (s := await answer(doc, doc.get("received", event.message.timestamp)))
-            ]
-            for value in hops.pack(sightings):
-                await app.producer.send(campaign_name, None, value, None, None, None)
-            STAGE_SECONDS.labels(stage="dedupe").observe(
-                (time.perf_counter() - started) / max(1, len(candidates))
-            )
+            try:
+                await handle_events(event)
+            except Exception as exc:
+                stop_on_failure("events", exc)
+
+    async def handle_events(event: Any) -> None:
+        """Answer every candidate of one events-hop record; send their sightings on."""
+        started = time.perf_counter()
+        candidates = hops.unpack(event.value)
+        sightings = [
+            orjson.dumps(s)
+            for doc in candidates
+            if (s := await answer(doc, doc.get("received", event.message.timestamp)))
+        ]
+        for value in hops.pack(sightings):
+            await app.producer.send(campaign_name, None, value, None, None, None)
+        STAGE_SECONDS.labels(stage="dedupe").observe(
+            (time.perf_counter() - started) / max(1, len(candidates))
+        )
 
     async def answer(doc: dict[str, Any], received: float) -> dict[str, Any] | None:
         """Dedupe one candidate, send its receipt (and incident); its sighting, if any."""
@@ -279,27 +309,34 @@ def create_app(
             # Table writes need Faust's current event (its partition and store): the stage
             # writes once per batch (``streams.writeback``), as of the take's last event.
             stream._set_current_event(batch[-1])
-            if takeover["pending"]:
-                await reconcile(kafka, stage)
-                takeover["pending"] = False
-            started = time.perf_counter()
-            sightings: list[dict[str, Any]] = []
-            handled = 0
-            for event in batch:
-                if event.key == TICK_KEY:
-                    await stage.on_sightings(sightings)
-                    handled, sightings = handled + len(sightings), []
-                    await stage.on_tick(orjson.loads(event.value)["now"])
-                    continue
-                sightings.extend(hops.unpack(event.value))
-                if len(sightings) >= CAMPAIGN_BATCH:
-                    await stage.on_sightings(sightings)
-                    handled, sightings = handled + len(sightings), []
-            await stage.on_sightings(sightings)
-            handled += len(sightings)
-            STAGE_SECONDS.labels(stage="score").observe(
-                (time.perf_counter() - started) / max(1, handled)
-            )
+            try:
+                await handle_campaign_batch(batch)
+            except Exception as exc:
+                stop_on_failure("campaign", exc)
+
+    async def handle_campaign_batch(batch: list[Any]) -> None:
+        """Feed one take's sightings and ticks to the campaign stage, in order."""
+        if takeover["pending"]:
+            await reconcile(kafka, stage)
+            takeover["pending"] = False
+        started = time.perf_counter()
+        sightings: list[dict[str, Any]] = []
+        handled = 0
+        for event in batch:
+            if event.key == TICK_KEY:
+                await stage.on_sightings(sightings)
+                handled, sightings = handled + len(sightings), []
+                await stage.on_tick(orjson.loads(event.value)["now"])
+                continue
+            sightings.extend(hops.unpack(event.value))
+            if len(sightings) >= CAMPAIGN_BATCH:
+                await stage.on_sightings(sightings)
+                handled, sightings = handled + len(sightings), []
+        await stage.on_sightings(sightings)
+        handled += len(sightings)
+        STAGE_SECONDS.labels(stage="score").observe(
+            (time.perf_counter() - started) / max(1, handled)
+        )
 
     @app.timer(tick_seconds, on_leader=True)
     async def tick() -> None:

@@ -199,3 +199,43 @@ async def test_campaign_agent_hands_sightings_over_in_bounded_batches(
             await ctx.put(next(hops.pack(orjson.dumps(s) for s in sightings)))
     assert sum(sizes) == 9
     assert max(sizes) <= 4 + 3
+
+
+class _Exited(BaseException):
+    """Stands for the end of the process in ``stop_on_failure``."""
+
+
+@pytest.mark.parametrize("stage", ["events", "campaign"])
+async def test_a_stage_that_raises_stops_the_worker_without_acknowledging(
+    app_and_producer: Any, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """Faust would restart the agent and acknowledge the record it was handling; the worker
+    exits instead (code 1), so the uncommitted record is read again after the restart."""
+    app, producer = app_and_producer
+    app.confianza["takeover"]["pending"] = False
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise _Exited
+
+    monkeypatch.setattr("confianza.streams.app.os._exit", fake_exit)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug in the stage")
+
+    if stage == "events":
+        monkeypatch.setattr("confianza.streams.app.dedupe.decide", broken)
+        value = _batch(_candidate("bcp", "E-9", offset=0))
+    else:
+        monkeypatch.setattr(app.confianza["stage"], "on_sightings", broken)
+        url = ("url", "https://bcp-zonasegura.com/login", "phishing")
+        sightings = sightings_of("bcp", event("E-9", [url]), "banking")
+        value = next(hops.pack(orjson.dumps(s) for s in sightings))
+    agent = app.agents[f"confianza.streams.app.{stage}_stage"]
+    with pytest.raises(_Exited):
+        async with agent.test_context() as ctx:
+            await ctx.put(value)
+    assert exits == [1]
+    assert producer.of("receipts.") == []
+    assert producer.of("alerts.v1") == []
