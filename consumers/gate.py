@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from confianza.consumers.subscriptions import Subscriber
-from confianza.schemas.tlp import Tlp
+from confianza.schemas.tlp import Tlp, rank_of
 
-TLP_RANKS = {str(level): level.rank for level in Tlp}
 PASSED_FIELDS = (
     "alert_id",
     "version",
@@ -62,15 +61,15 @@ class GatedAlert:
 
 def tlp_rank(tlp: str) -> int:
     """Rank of a TLP level (clear 0 … red 4); unknown levels rank above red."""
-    return TLP_RANKS.get(tlp, len(Tlp))
+    rank = rank_of(tlp)
+    return len(Tlp) if rank is None else rank
 
 
 def may_see(evidence: Mapping[str, Any], subscriber: Subscriber) -> bool:
     """True when this subscriber is cleared for this evidence event."""
     tlp = evidence.get("tlp")
-    if not isinstance(tlp, str) or tlp not in TLP_RANKS:
-        return False
-    if TLP_RANKS[tlp] > tlp_rank(subscriber.tlp_clearance):
+    rank = rank_of(tlp) if isinstance(tlp, str) else None
+    if rank is None or rank > tlp_rank(subscriber.tlp_clearance):
         return False
     center = subscriber.audience == "center"
     if tlp == "clear":
@@ -131,12 +130,10 @@ def gate(alert: Mapping[str, Any], subscriber: Subscriber) -> GatedAlert | None:
     out["reporters"] = [r for r in alert.get("reporters") or () if r in shown_reporters]
     out["evidence"] = shown
     out["indicators"] = indicators
-    withholds = bool(secrets or withheld_reporters)  # else no text can mention what is withheld
     out["reasons"] = [
         dict(r)
         for r in alert.get("reasons") or ()
-        if not withholds
-        or not (
+        if not (
             _mentions(str(r.get("detail", "")), secrets, withheld_reporters)
             or _mentions(str(r.get("rule", "")), secrets, withheld_reporters)
         )
@@ -144,7 +141,7 @@ def gate(alert: Mapping[str, Any], subscriber: Subscriber) -> GatedAlert | None:
     title = str(alert.get("title") or "")
     out["title"] = (
         title
-        if title and not (withholds and _mentions(title, secrets, withheld_reporters))
+        if title and not _mentions(title, secrets, withheld_reporters)
         else _fallback_title(alert)
     )
     return GatedAlert(

@@ -28,10 +28,18 @@ class Tlp(StrEnum):
         return _RANK[self] <= _RANK[clearance]
 
 
-_RANK = {level: rank for rank, level in enumerate(Tlp)}
+# Keyed by the levels, which are str: a wire label looks its level's rank up directly.
+_RANK: dict[str, int] = {level: rank for rank, level in enumerate(Tlp)}
 
 # TLP 1.0 used WHITE where 2.0 says CLEAR; imports from older tools still carry it.
 _ALIASES = {"white": Tlp.CLEAR}
+
+
+def rank_of(label: str) -> int | None:
+    """The rank of a level in its wire form (``"amber"`` → 2), or None when ``label`` is not
+    exactly a TLP 2.0 level. For labels already on the wire (evidence, clearances); what
+    partners write goes through ``parse_tlp``."""
+    return _RANK.get(label)
 
 
 def parse_tlp(text: str) -> Tlp:

@@ -84,6 +84,18 @@ def test_the_configured_clearance_caps_every_rule() -> None:
     assert seen_levels(analyst) == ["clear", "green"]
 
 
+def test_evidence_without_a_tlp_20_level_is_never_shown() -> None:
+    analyst = subscriber(audience="center", sector=None, tlp_clearance="red", analyst=True)
+    for level in ("AMBER", "white", "orange", "", None, 2):
+        odd = evidence("bcp", "banking", "clear") | {"tlp": level}
+        alert = make_alert(evidence_list=[odd, evidence("bcp", "banking", "clear")])
+        gated = gate(alert, analyst)
+        assert gated is not None
+        assert [e["event_uid"] for e in gated.alert["evidence"]] == [
+            alert["evidence"][1]["event_uid"]
+        ]
+
+
 def test_nothing_cleared_means_nothing_sent() -> None:
     alert = make_alert(evidence_list=[evidence("bcp", "banking", "amber")])
     assert gate(alert, subscriber(audience="public", sector=None, tlp_clearance="clear")) is None

@@ -14,7 +14,7 @@ from confianza.schemas.taxonomy import (
     is_rsit_pair,
     severity_rank,
 )
-from confianza.schemas.tlp import Tlp, most_restrictive, parse_tlp
+from confianza.schemas.tlp import Tlp, most_restrictive, parse_tlp, rank_of
 
 
 def test_rsit_has_every_class_and_type_with_descriptions() -> None:
@@ -62,3 +62,10 @@ def test_tlp_order_and_parsing() -> None:
     assert parse_tlp("TLP:WHITE") is Tlp.CLEAR
     with pytest.raises(ValueError, match="unknown TLP"):
         parse_tlp("orange")
+
+
+def test_rank_of_reads_wire_labels_only() -> None:
+    assert [rank_of(t.value) for t in Tlp] == [0, 1, 2, 3, 4]
+    assert rank_of(Tlp.RED) == 4
+    for label in ("AMBER", "tlp:amber", "white", "", "orange"):
+        assert rank_of(label) is None
