@@ -32,6 +32,7 @@ from the same run. Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -287,6 +288,18 @@ def measure(session: Session, smoke: bool, seconds: float, store: str) -> tuple[
                 pipe_burst_two["completed_per_s"], pipe_burst_before["completed_per_s"]
             ),
             "scale_out_passthrough": _ratio(pass_two["outputs_per_s"], pass_one["outputs_per_s"]),
+            # whether the machine, not the pipeline, was the limit of the two-process figure
+            "scale_out_busy_cores": {
+                "pipeline": [
+                    pipe_burst_before.get("machine_busy_cores"),
+                    pipe_burst_two.get("machine_busy_cores"),
+                ],
+                "passthrough": [
+                    pass_one.get("machine_busy_cores"),
+                    pass_two.get("machine_busy_cores"),
+                ],
+                "machine_cores": os.cpu_count(),
+            },
             "meets_events_per_s": bool(pipe_max and pipe_max >= TARGET_EVENTS_PER_S),
         },
     }

@@ -20,6 +20,7 @@ the time a record was *due* (its schedule), so queueing in front of a saturated 
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from typing import Any
 from bench.lib.collect import Collector, Handler
 from bench.lib.latency import Latency
 from bench.lib.load import OpenLoop
-from bench.lib.procs import cpu_seconds
+from bench.lib.procs import cpu_seconds, machine_busy_seconds
 from bench.lib.session import Session
 from bench.lib.traffic import Schedule
 
@@ -75,22 +76,41 @@ class Matcher:
         return sum(1 for t in self.arrivals if begin <= t < end) / max(1e-9, end - begin)
 
 
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
+@dataclass(frozen=True)
+class CpuMark:
+    """CPU used so far, read at ``at`` (monotonic): the whole machine's busy seconds and each
+    measured process's."""
+
+    at: float
+    machine: float
+    processes: dict[str, float]
+
+
+def _cpu(pids: dict[str, int]) -> CpuMark:
     found = {}
     for name, pid in pids.items():
         try:
             found[name] = cpu_seconds(pid)
         except OSError:
             found[name] = 0.0
-    return found
+    return CpuMark(time.monotonic(), machine_busy_seconds(), found)
 
 
-def _cpu_report(before: dict[str, float], after: dict[str, float], records: int) -> dict[str, Any]:
-    used = {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+def cpu_report(before: CpuMark, after: CpuMark, records: int) -> dict[str, Any]:
+    """CPU of each measured process, records per CPU-second of the measured workers (the
+    broker apart), and how many of the machine's cores were busy on average, with whatever
+    else ran (the generator, the collector, other load)."""
+    used = {
+        name: round(after.processes[name] - before.processes.get(name, 0.0), 2)
+        for name in after.processes
+    }
     total = sum(v for k, v in used.items() if k != "broker")
+    wall = after.at - before.at
     return {
         "cpu_seconds": used,
         "records_per_cpu_second": round(records / total, 1) if total > 0 else None,
+        "machine_busy_cores": round((after.machine - before.machine) / wall, 2) if wall else None,
+        "machine_cores": os.cpu_count(),
     }
 
 
@@ -159,7 +179,7 @@ def step(
         "lag_samples": lags,
         "generator": sent,
         "generator_kept_up": sent["send_lag_ms"]["p99"] <= GENERATOR_SLACK_MS,
-        **_cpu_report(cpu_before, cpu_after, len(schedule)),
+        **cpu_report(cpu_before, cpu_after, len(schedule)),
     }
 
 
@@ -188,7 +208,7 @@ def burst(session: Session, target: Target, records: int) -> dict[str, Any]:
         "outputs_per_s": round(len(items) / (last_output - began), 1),
         "completed_per_s": round(len(items) / (done - began), 1),
         "generator_send_rate": sent["send_rate"],
-        **_cpu_report(cpu_before, cpu_after, len(items)),
+        **cpu_report(cpu_before, cpu_after, len(items)),
     }
 
 
@@ -229,7 +249,7 @@ def backlog(session: Session, processes: int, records: int) -> dict[str, Any]:
         "processes": processes,
         "records": len(items),
         "outputs_per_s": round((len(items) - 1) / max(1e-9, last - first), 1),
-        **_cpu_report(cpu_before, cpu_after, len(items)),
+        **cpu_report(cpu_before, cpu_after, len(items)),
     }
 
 

@@ -4,7 +4,8 @@
 a delivery worker) through the demo's ``Supervisor`` (own session each, output in a log file,
 all stopped at the end with SIGTERM then SIGKILL). ``cpu_seconds``, ``rss_bytes`` and
 ``dir_bytes`` read /proc and the file system, so a benchmark can report events per CPU second
-of a process -- a figure the other load on a shared machine does not change much.
+of a process -- a figure the other load on a shared machine does not change much;
+``machine_busy_seconds`` tells whether the machine's cores were the limit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy so far (user, nice, system, irq,
+    softirq, steal; not idle or iowait): whatever ran, measured or not."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
 
 
 def rss_bytes(pid: int) -> int:

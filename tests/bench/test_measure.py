@@ -3,12 +3,15 @@ latency counted from the due time, and alert versions attributed to the event th
 
 from __future__ import annotations
 
+import os
+
 from bench.bench_latency import FirstEvidence
 from bench.bench_soak import growth, slope_per_minute
 from bench.bench_throughput import records_per_event
 from bench.lib.latency import Latency
-from bench.lib.measure import Matcher
+from bench.lib.measure import CpuMark, Matcher, cpu_report
 from bench.lib.traffic import Schedule
+from bench.report import busy_cores_row
 
 
 def schedule(start: float = 1000.0) -> Schedule:
@@ -89,3 +92,24 @@ def test_records_per_event_splits_what_partners_and_the_worker_wrote_and_what_it
     assert records["written_by_worker"] == 1 + 0.95 + 1 + 1
     assert records["read_by_worker"] == 1 + 1 + 0.95  # ingest, events, campaign
     assert records["handled_by_worker"] == 6.9
+
+
+def test_cpu_report_counts_workers_apart_from_the_broker_and_the_machines_busy_cores() -> None:
+    before = CpuMark(at=10.0, machine=100.0, processes={"streams-1": 1.0, "broker": 5.0})
+    after = CpuMark(at=14.0, machine=107.6, processes={"streams-1": 3.0, "broker": 6.0})
+    report = cpu_report(before, after, records=1000)
+    assert report["cpu_seconds"] == {"streams-1": 2.0, "broker": 1.0}
+    assert report["records_per_cpu_second"] == 500.0
+    assert report["machine_busy_cores"] == 1.9
+    assert report["machine_cores"] == os.cpu_count()
+
+
+def test_the_scale_out_row_says_when_two_processes_filled_the_machine() -> None:
+    full = busy_cores_row({"pipeline": [0.96, 1.93], "passthrough": [0.9, 1.2], "machine_cores": 2})
+    assert "0.96 → 1.93 (machine saturated)" in full
+    assert "0.90 → 1.20 |" in full
+    assert "(of 2)" in full
+    unknown = busy_cores_row(
+        {"pipeline": [None, None], "passthrough": [None, None], "machine_cores": 2}
+    )
+    assert "saturated" not in unknown
