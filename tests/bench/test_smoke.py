@@ -45,5 +45,6 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     table = summary.read_text(encoding="utf-8")
     assert "pass-through" in table
     assert "Kafka records read + written per event" in table
+    assert "machine cores busy in the scale-out bursts" in table
     for plot in PLOTS:
         assert f"]({plot}-" in table
