@@ -76,8 +76,11 @@ def main() -> int:
                 session, args.smoke, plan["step_seconds"], args.store
             )
             print(f"written to {run.write()}", flush=True)
-            summary = run.figures["summary"]
-            top = summary["pipeline_max_sustained_per_s"] or summary["pipeline_saturation_per_s"]
+            reference = bench_throughput.reference_rate(run.figures["summary"])
+            if reference is None:
+                raise RuntimeError("the throughput benchmark found no rate to take levels from")
+            top, basis = reference
+            print(f"latency levels and soak: fractions of {top:,.0f}/s ({basis})", flush=True)
             attempt(
                 "latency",
                 lambda: print(

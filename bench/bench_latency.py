@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import yaml
 
+from bench.bench_throughput import reference_rate
 from bench.lib.latency import Latency
 from bench.lib.measure import Handler, Target, step
 from bench.lib.pipeline import GROUPS, relay_target, start_streams, streams_target
@@ -226,7 +227,8 @@ def main() -> None:
     max_rate = args.max_rate
     if max_rate is None:
         found = latest("throughput", smoke=args.smoke)
-        max_rate = found and found["figures"]["summary"]["pipeline_max_sustained_per_s"]
+        reference = reference_rate(found["figures"]["summary"]) if found else None
+        max_rate = reference[0] if reference else None
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds = 3.0 if args.smoke else args.seconds

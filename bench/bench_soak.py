@@ -30,6 +30,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.bench_throughput import reference_rate
 from bench.lib.collect import Collector
 from bench.lib.load import OpenLoop
 from bench.lib.measure import Matcher
@@ -248,7 +249,8 @@ def main() -> None:
     max_rate = args.max_rate
     if max_rate is None:
         found = latest("throughput", smoke=args.smoke)
-        max_rate = found and found["figures"]["summary"]["pipeline_max_sustained_per_s"]
+        reference = reference_rate(found["figures"]["summary"]) if found else None
+        max_rate = reference[0] if reference else None
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds, sample = (8.0, 1.0) if args.smoke else (args.seconds, args.sample)

@@ -12,7 +12,8 @@ In one session (one local broker, provisioned as deployed, the simulator's 14 pa
    mix of the simulator. The ramp's short steps forgive a backlog that drains soon after;
    the maximum sustained rate is the one that then **holds** for ``HOLD_S`` without
    queueing (receipt p99 within ``HOLD_P99_MS``), trying lower rates while it does not, on
-   the state the ramp left (``hold``). The latency and soak levels are fractions of it.
+   the state the ramp left (``hold``). The latency and soak levels are fractions of it
+   (``reference_rate``: of the ramp's maximum when no rate held).
    Every topic's end offsets before and after the burst give the Kafka records the process
    reads and writes per event (the relay: one and one), which splits the ratio of events per
    CPU-second into records per event and cost per record;
@@ -57,6 +58,23 @@ HOLD_P99_MS = 1000.0
 STREAMS_READS = tuple(f"{APP_ID}-{name}" for name in ("events", "campaign"))
 """The internal topics the streams process reads back (besides the partner topics)."""
 RELAY_RECORDS_PER_EVENT = 2  # the relay reads each record once and writes it once
+
+
+REFERENCE_RATES = (
+    ("pipeline_max_sustained_per_s", f"held for {HOLD_S:.0f} s"),
+    ("pipeline_ramp_max_per_s", "the highest ramp step kept up with; no rate held"),
+    ("pipeline_saturation_per_s", "the burst rate; no ramp step kept up"),
+)
+
+
+def reference_rate(summary: dict[str, Any]) -> tuple[float, str] | None:
+    """The rate the latency levels and the soak are fractions of, and what it is: the rate
+    that held, else the ramp's maximum, else the burst rate (None: the run found none).
+    Called by ``python -m bench`` and by the latency and soak benchmarks run alone."""
+    for key, basis in REFERENCE_RATES:
+        if summary.get(key):
+            return float(summary[key]), basis
+    return None
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:

@@ -78,3 +78,17 @@ def test_no_rate_held_is_reported_as_none(monkeypatch: pytest.MonkeyPatch) -> No
     found, offered = _hold(monkeypatch, lambda rate: 8000.0)
     assert offered == [400, 320, 256]
     assert found["held_per_s"] is None
+
+
+def test_levels_are_fractions_of_the_held_rate_else_the_ramps_maximum_never_the_burst() -> None:
+    summary = {
+        "pipeline_max_sustained_per_s": 373.0,
+        "pipeline_ramp_max_per_s": 442.0,
+        "pipeline_saturation_per_s": 884.0,
+    }
+    assert bench_throughput.reference_rate(summary) == (373.0, "held for 40 s")
+    rate, basis = bench_throughput.reference_rate(summary | {"pipeline_max_sustained_per_s": None})
+    assert (rate, "no rate held" in basis) == (442.0, True)
+    only_burst = {"pipeline_max_sustained_per_s": None, "pipeline_ramp_max_per_s": None}
+    assert bench_throughput.reference_rate(summary | only_burst)[0] == 884.0
+    assert bench_throughput.reference_rate({}) is None
