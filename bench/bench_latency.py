@@ -29,11 +29,11 @@ from typing import Any
 import orjson
 import yaml
 
-from bench.bench_throughput import reference_rate
+from bench.bench_throughput import latest_reference_rate
 from bench.lib.latency import Latency
 from bench.lib.measure import Handler, Target, step
 from bench.lib.pipeline import GROUPS, relay_target, start_streams, streams_target
-from bench.lib.results import Run, latest
+from bench.lib.results import Run
 from bench.lib.session import SMOKE_PARTNERS, Session
 from bench.lib.targets import TARGET_P50_MS, TARGET_P99_MS
 from bench.lib.traffic import PARTNERS, Schedule
@@ -226,9 +226,7 @@ def main() -> None:
     args = parser.parse_args()
     max_rate = args.max_rate
     if max_rate is None:
-        found = latest("throughput", smoke=args.smoke)
-        reference = reference_rate(found["figures"]["summary"]) if found else None
-        max_rate = reference[0] if reference else None
+        max_rate = latest_reference_rate(args.smoke)
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds = 3.0 if args.smoke else args.seconds

@@ -30,13 +30,13 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.bench_throughput import reference_rate
+from bench.bench_throughput import latest_reference_rate
 from bench.lib.collect import Collector
 from bench.lib.load import OpenLoop
 from bench.lib.measure import Matcher
 from bench.lib.pipeline import GROUPS, start_streams, streams_target
 from bench.lib.procs import cpu_seconds, dir_bytes, rss_bytes
-from bench.lib.results import Run, latest
+from bench.lib.results import Run
 from bench.lib.session import SMOKE_PARTNERS, Session
 from bench.lib.targets import TARGET_GROWTH, TARGET_INDICATORS
 from bench.lib.traffic import PARTNERS, indicator_feed
@@ -248,9 +248,7 @@ def main() -> None:
     args = parser.parse_args()
     max_rate = args.max_rate
     if max_rate is None:
-        found = latest("throughput", smoke=args.smoke)
-        reference = reference_rate(found["figures"]["summary"]) if found else None
-        max_rate = reference[0] if reference else None
+        max_rate = latest_reference_rate(args.smoke)
     if not max_rate:
         parser.error("no throughput result to take the maximum from: pass --max-rate")
     seconds, sample = (8.0, 1.0) if args.smoke else (args.seconds, args.sample)

@@ -42,7 +42,7 @@ from typing import Any
 from bench.lib.measure import Target, backlog, burst, step
 from bench.lib.pipeline import APP_ID, relay_target, start_streams, streams_target
 from bench.lib.profile import py_spy
-from bench.lib.results import Run, run_id
+from bench.lib.results import Run, latest, run_id
 from bench.lib.session import SMOKE_PARTNERS, Session
 from bench.lib.targets import TARGET_EVENTS_PER_S, TARGET_RATIO, TARGET_SCALE_OUT
 from bench.lib.traffic import PARTNERS
@@ -75,6 +75,14 @@ def reference_rate(summary: dict[str, Any]) -> tuple[float, str] | None:
         if summary.get(key):
             return float(summary[key]), basis
     return None
+
+
+def latest_reference_rate(smoke: bool) -> float | None:
+    """``reference_rate`` of the latest throughput result written here (None when there is
+    none): the default 100 % of the latency and soak benchmarks run alone."""
+    found = latest("throughput", smoke=smoke)
+    reference = reference_rate(found["figures"]["summary"]) if found else None
+    return reference[0] if reference else None
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:

@@ -3,8 +3,10 @@ no broker)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from bench import bench_throughput
@@ -92,3 +94,14 @@ def test_levels_are_fractions_of_the_held_rate_else_the_ramps_maximum_never_the_
     only_burst = {"pipeline_max_sustained_per_s": None, "pipeline_ramp_max_per_s": None}
     assert bench_throughput.reference_rate(summary | only_burst)[0] == 884.0
     assert bench_throughput.reference_rate({}) is None
+
+
+def test_the_benchmarks_run_alone_take_the_latest_results_reference_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BENCH_RESULTS_DIR", str(tmp_path))
+    assert bench_throughput.latest_reference_rate(smoke=False) is None
+    summary = {"pipeline_max_sustained_per_s": None, "pipeline_ramp_max_per_s": 347.0}
+    document = {"figures": {"summary": summary}}
+    (tmp_path / "throughput-20261207T150549Z.json").write_bytes(orjson.dumps(document))
+    assert bench_throughput.latest_reference_rate(smoke=False) == 347.0
