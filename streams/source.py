@@ -53,11 +53,14 @@ log = get_logger(__name__)
 
 COMMIT_INTERVAL_S = 1.0
 """Most time acknowledged ingest offsets wait before they are committed."""
-COMPRESSION = "zstd"
-"""Compression of everything the streams worker produces: its JSON shrinks several times, and
-fewer bytes are what the worker's socket writes and the broker's appends cost. zstd (level 3)
-compresses the worker's batches about three times faster than lz4 at the level aiokafka uses
-(9), and about twice as small (bench/README.md)."""
+COMPRESSION: str | None = None
+"""Compression of everything the streams worker produces: none. At the rates a national
+centre sees, the worker's produce batches hold a record or two each, and aiokafka's codecs pay
+a fixed cost per batch (zstd about 20 µs, for its context; lz4 at level 9 about 7 µs) that
+outweighs what fewer bytes save on the broker's sockets and disk. Without compression the
+worker spent 5 to 7 % fewer CPU-seconds than with zstd at 300 events/s and 6 to 14 % fewer in a
+burst; lz4 and snappy did no better than zstd (bench/README.md, "What changed"). Records
+written compressed, by partners or by earlier versions, are read as before."""
 
 
 def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
