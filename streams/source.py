@@ -53,13 +53,6 @@ log = get_logger(__name__)
 
 COMMIT_INTERVAL_S = 1.0
 """Most time acknowledged ingest offsets wait before they are committed."""
-CYCLE_S = 0.02
-"""Shortest time from one ingest batch to the next, unless a batch was full. At moderate rates
-the loop would otherwise take a few records at a time, and each batch sends one events-hop
-record to every partition it touches: at 350 events/s the two hops carried 0.69 and 0.61
-records per event, and 0.55 and 0.50 with batches at most every 20 ms, for 6 to 8 % fewer
-CPU-seconds (bench/README.md, "What changed"). A record that arrives after a quiet spell is
-taken at once; under load the next batch waits at most this long."""
 COMPRESSION: str | None = None
 """Compression of everything the streams worker produces: none. At the rates a national
 centre sees, the worker's produce batches hold a record or two each, and aiokafka's codecs pay
@@ -85,15 +78,6 @@ def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
             | overrides
         )
     )
-
-
-def pause_before_next(started: float, now: float, taken: int, batch_size: int) -> float:
-    """Seconds the ingest loop waits before its next batch, after one that began at
-    ``started`` and took ``taken`` records: what is left of ``CYCLE_S``, or nothing when the
-    batch was full or empty (a full batch means a backlog; an empty one, a quiet spell)."""
-    if taken == 0 or taken >= batch_size:
-        return 0.0
-    return max(0.0, CYCLE_S - (now - started))
 
 
 class IngestLoop:
@@ -140,7 +124,6 @@ class IngestLoop:
         consumer.subscribe(pattern=INGEST_PATTERN, listener=offsets)
         try:
             while True:
-                started = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 if consumer.assignment():
                     self.assigned.set()
@@ -148,10 +131,6 @@ class IngestLoop:
                     await self._process(consumer, producer, batches)
                     offsets.acknowledged(batches)
                 await offsets.commit(due_after=COMMIT_INTERVAL_S)
-                taken = sum(len(messages) for messages in batches.values())
-                await asyncio.sleep(
-                    pause_before_next(started, time.monotonic(), taken, self.batch_size)
-                )
         finally:
             try:
                 await offsets.commit(due_after=0.0)

@@ -1,5 +1,4 @@
-"""The ingest loop's offset commits (acknowledged offsets, committed at most every interval)
-and its pace (a batch at most every ``CYCLE_S`` unless one was full)."""
+"""The ingest loop's offset commits: acknowledged offsets, committed at most every interval."""
 
 from __future__ import annotations
 
@@ -7,11 +6,10 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from confianza.streams.source import CYCLE_S, AcknowledgedOffsets, pause_before_next
+from confianza.streams.source import AcknowledgedOffsets
 
 A, B = TopicPartition("ingest.bcp.v1", 0), TopicPartition("ingest.claro.v1", 0)
 
@@ -69,17 +67,3 @@ def test_partitions_no_longer_owned_and_refused_commits_are_left_to_replay() -> 
     offsets.acknowledged(_batch(A, 2))
     asyncio.run(offsets.commit(due_after=0.0))  # logged, not raised: the records are replayed
     assert offsets.pending == {}
-
-
-def test_a_small_quick_batch_waits_for_the_rest_of_the_cycle() -> None:
-    waited = pause_before_next(100.0, 100.005, taken=3, batch_size=1000)
-    assert waited == pytest.approx(CYCLE_S - 0.005)
-
-
-def test_a_slow_batch_is_followed_at_once() -> None:
-    assert pause_before_next(100.0, 100.0 + 2 * CYCLE_S, taken=3, batch_size=1000) == 0.0
-
-
-def test_a_full_batch_means_a_backlog_and_an_empty_one_a_quiet_spell_neither_waits() -> None:
-    assert pause_before_next(100.0, 100.001, taken=1000, batch_size=1000) == 0.0
-    assert pause_before_next(100.0, 100.001, taken=0, batch_size=1000) == 0.0
