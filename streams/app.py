@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -95,6 +96,27 @@ def stop_on_failure(stage: str, exc: Exception) -> NoReturn:
         error=f"{type(exc).__name__}: {exc}",
         exc_info=exc,
     )
+    _exit_now()
+
+
+def stop_overdue(signal_name: str, stop_timeout: float) -> NoReturn:
+    """Called (from a timer thread) when a worker told to stop is still stopping after
+    ``stop_timeout`` seconds: it exits at once (exit code 1).
+
+    A clean stop commits what the worker handled and closes its clients; with the broker
+    unreachable, Faust's consumer waited a minute on it before giving up. Exiting instead is
+    a crash like any other (tests/reliability): whatever was not committed is read again by
+    the next worker, and nothing is sent twice."""
+    log.error(
+        "the worker did not stop in time (is the broker reachable?); it exits without "
+        "committing, so the next worker reads its uncommitted records again",
+        signal=signal_name,
+        stop_timeout_s=stop_timeout,
+    )
+    _exit_now()
+
+
+def _exit_now() -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_PARTIAL)
@@ -383,13 +405,27 @@ def create_app(
     return app
 
 
-def new_worker(app: faust.App, level: str) -> faust.Worker:
+class _Worker(faust.Worker):
+    """A Faust worker whose stop on SIGTERM or SIGINT is bounded by ``stop_timeout``."""
+
+    stop_timeout: float
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        timer = threading.Timer(self.stop_timeout, stop_overdue, (signal.name, self.stop_timeout))
+        timer.daemon = True
+        timer.start()
+        super()._schedule_shutdown(signal)
+
+
+def new_worker(app: faust.App, level: str, stop_timeout: float) -> faust.Worker:
     """The Faust worker that runs ``app`` on uvloop, logging at ``level``
-    (DEBUG/INFO/WARNING/ERROR). Call it before anything creates the process's event loop."""
+    (DEBUG/INFO/WARNING/ERROR); told to stop, it exits within ``stop_timeout`` seconds
+    (``stop_overdue``). Call it before anything creates the process's event loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    worker = faust.Worker(
+    worker = _Worker(
         app, loglevel=level.lower().replace("warning", "warn"), quiet=True, redirect_stdouts=False
     )
+    worker.stop_timeout = stop_timeout
     # Faust's terminal spinner, kept at WARNING and above, lowers the root logger to DEBUG so it
     # can spin on every record: every Faust debug line was then built and dropped (about 8 % of
     # the worker's time under load). A worker has no terminal to spin on.

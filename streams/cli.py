@@ -29,6 +29,11 @@ STORE = typer.Option(
 )
 
 
+STOP_TIMEOUT_S = 20.0
+"""How long a worker told to stop may take to commit and close before it exits anyway: within
+the grace most supervisors give before SIGKILL (Kubernetes 30 s, systemd 90 s)."""
+
+
 def worker(
     store: str = STORE,
     partitions: int = typer.Option(
@@ -50,6 +55,15 @@ def worker(
         min=0,
         help="Records a partner may write per hour; beyond it records are rejected with "
         "reason over-budget until the next hour (0: no budget).",
+    ),
+    stop_timeout: float = typer.Option(
+        STOP_TIMEOUT_S,
+        "--stop-timeout",
+        envvar="CONFIANZA_STREAMS_STOP_TIMEOUT",
+        min=1.0,
+        help="Seconds a stop (SIGTERM, Ctrl-C) may take to commit and close; past them the "
+        "worker exits with code 1 without committing (the next worker reads those records "
+        "again).",
     ),
 ) -> None:
     """Run the streams worker: ingest, dedupe, correlate, score, alert (until SIGTERM)."""
@@ -92,7 +106,7 @@ def worker(
         )
     except MetricsServerError as exc:
         fail(str(exc))
-    new_worker(app, settings.log.level).execute_from_commandline()
+    new_worker(app, settings.log.level, stop_timeout).execute_from_commandline()
 
 
 @alerts_app.command("tail")

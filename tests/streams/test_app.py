@@ -29,7 +29,7 @@ def test_the_worker_runs_on_uvloop_and_never_lowers_logging_to_debug(level: str)
     root = logging.getLogger()
     saved = (root.level, list(root.handlers), asyncio.get_event_loop_policy())
     try:
-        worker = new_worker(faust.App("confianza-streams-test", web_enabled=False), level)
+        worker = new_worker(faust.App("confianza-streams-test", web_enabled=False), level, 20.0)
         worker._setup_logging()  # what the worker does first when it runs
         assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG)
         assert root.level == logging.getLevelName(level)
