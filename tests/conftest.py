@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from confianza.dev.kafka import Cluster
+from confianza.dev.kafka import Cluster, running
 from confianza.provision import apply_topics
 from confianza.settings import KafkaSettings
 
@@ -18,13 +18,9 @@ from confianza.settings import KafkaSettings
 @pytest.fixture(scope="session")
 def kafka_cluster() -> Iterator[Cluster]:
     """The session-wide single-node broker, with the shared topics provisioned."""
-    cluster = Cluster(size=1)
-    cluster.start()
-    try:
+    with running(1) as cluster:
         apply_topics(cluster.admin_settings())
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +32,5 @@ def admin_settings(kafka_cluster: Cluster) -> KafkaSettings:
 @pytest.fixture
 def three_node_cluster() -> Iterator[Cluster]:
     """A fresh 3-node KRaft cluster (replication 3, min ISR 2); stopped after the test."""
-    cluster = Cluster(size=3)
-    cluster.start()
-    try:
+    with running(3) as cluster:
         yield cluster
-    finally:
-        cluster.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from confianza.dev.kafka import Cluster
+from confianza.dev.kafka import Cluster, running
 from confianza.provision import apply_topics
 from tests.streams.conftest import Broker, Worker
 from tests.streams.helpers import event
@@ -24,13 +24,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def lone_broker() -> Iterator[Cluster]:
-    cluster = Cluster(size=1)
-    cluster.start()
-    try:
+    with running(1) as cluster:
         apply_topics(cluster.admin_settings())
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _stop(worker: Worker) -> int:
