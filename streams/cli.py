@@ -69,6 +69,7 @@ def worker(
     """Run the streams worker: ingest, dedupe, correlate, score, alert (until SIGTERM)."""
     from kafka.errors import KafkaError
 
+    from confianza.collector import tune_collector
     from confianza.observability.server import (
         MetricsServerError,
         start_metrics_server,
@@ -106,6 +107,7 @@ def worker(
         )
     except MetricsServerError as exc:
         fail(str(exc))
+    tune_collector()
     new_worker(app, settings.log.level, stop_timeout).execute_from_commandline()
 
 
