@@ -76,7 +76,8 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(30)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after 30 s; the exit code (None if it was never started)."""
         self.ended_on_purpose = True
         if self.alive():
             assert self.process is not None
@@ -85,6 +86,7 @@ class Worker:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return None if self.process is None else self.process.returncode
 
 
 class Broker:

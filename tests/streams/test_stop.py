@@ -7,8 +7,6 @@ worker first. The workers run on a broker of their own, which the test kills.
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from confianza.dev.kafka import Cluster, running
 from confianza.provision import apply_topics
-from tests.streams.conftest import Broker, Worker
+from tests.streams.conftest import Broker
 from tests.streams.helpers import event
 
 pytestmark = pytest.mark.slow
@@ -29,13 +27,6 @@ def lone_broker() -> Iterator[Cluster]:
         yield cluster
 
 
-def _stop(worker: Worker) -> int:
-    worker.ended_on_purpose = True
-    assert worker.process is not None
-    os.killpg(worker.process.pid, signal.SIGTERM)
-    return worker.process.wait(timeout=45)  # Faust alone, broker gone: about 60 s, exit 0
-
-
 def test_a_worker_stops_cleanly_and_within_its_stop_timeout_when_the_broker_is_gone(
     lone_broker: Cluster, tmp_path: Path
 ) -> None:
@@ -45,14 +36,14 @@ def test_a_worker_stops_cleanly_and_within_its_stop_timeout_when_the_broker_is_g
         first = broker.worker("confianza-streams-stop", CONFIANZA_STREAMS_STOP_TIMEOUT="3")
         sent = broker.send([("stop-bank", event("9f1c2b54-1a0e-4c53-9c1e-5b2f0d3c7a11"))])
         broker.wait_receipts(["stop-bank"], sent)
-        assert _stop(first) == 0
+        assert first.stop() == 0
         assert "did not stop in time" not in first.log.read_text()
 
         second = broker.worker("confianza-streams-stop", CONFIANZA_STREAMS_STOP_TIMEOUT="3")
         sent += broker.send([("stop-bank", event("4d7e9a20-6b3f-4e8a-a2c5-0f1b8d9e3c22"))])
         broker.wait_receipts(["stop-bank"], sent)
         lone_broker.brokers[0].kill()
-        assert _stop(second) == 1
+        assert second.stop() == 1  # Faust alone: about 60 s, so SIGKILL at 30 s
         assert "did not stop in time" in second.log.read_text()
     finally:
         broker.close()
