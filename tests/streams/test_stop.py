@@ -14,6 +14,7 @@ import pytest
 
 from confianza.dev.kafka import Cluster, running
 from confianza.provision import apply_topics
+from tests.eventually import eventually
 from tests.streams.conftest import Broker
 from tests.streams.helpers import event
 
@@ -42,8 +43,15 @@ def test_a_worker_stops_cleanly_and_within_its_stop_timeout_when_the_broker_is_g
         second = broker.worker("confianza-streams-stop", CONFIANZA_STREAMS_STOP_TIMEOUT="3")
         sent += broker.send([("stop-bank", event("4d7e9a20-6b3f-4e8a-a2c5-0f1b8d9e3c22"))])
         broker.wait_receipts(["stop-bank"], sent)
+        # The campaign stage reads alerts.v1 on its first batch; with the broker already gone
+        # that read fails and the worker exits as a failed stage instead (also exit 1).
+        eventually(lambda: _assert_logged(second.log, "alert state reconciled"), timeout=30)
         lone_broker.brokers[0].kill()
         assert second.stop() == 1  # Faust alone: about 60 s, so SIGKILL at 30 s
         assert "did not stop in time" in second.log.read_text()
     finally:
         broker.close()
+
+
+def _assert_logged(log: Path, text: str) -> None:
+    assert text in log.read_text()
