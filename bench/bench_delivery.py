@@ -39,25 +39,12 @@ from bench.lib.latency import Latency
 from bench.lib.results import Run
 from bench.lib.targets import TARGET_DELIVERIES_PER_S, TARGET_DELIVERY_P99_MS
 from confianza.consumers.webhook.signing import generate_secret
-from confianza.consumers.worker import group_id
+from confianza.consumers.worker import Topics, group_id
+from confianza.demo.processes import confianza
 from confianza.dev.kafka import Cluster, free_port
+from confianza.dev.subscriptions import webhook_subscriptions
 from confianza.kafka import admin, producer
 from confianza.settings import KafkaSettings
-
-SUBSCRIPTION = """\
-version: 1
-subscribers:
-  - id: bench
-    audience: banking
-    sector: banking
-    channel: webhook
-    target: {url}
-    min_severity: low
-    tlp_clearance: amber
-    grouping: {{group_wait: 0s, group_interval: 0s, repeat_interval: 1h}}
-    rate_limit: {{max: 100000, per: 1s}}
-    secrets: {{webhook_secret_env: BENCH_WHSEC}}
-"""
 
 
 def stamp() -> str:
@@ -124,32 +111,18 @@ def start_receiver(port: int, out: Path, log: Path) -> subprocess.Popen[bytes]:
 def start_worker(
     settings: KafkaSettings, subs: Path, alerts_topic: str, run: str, log: Path
 ) -> subprocess.Popen[bytes]:
-    assert settings.password is not None
-    env = os.environ | {
-        "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "CONFIANZA_KAFKA__USERNAME": str(settings.username),
-        "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
-        "CONFIANZA_METRICS__PORT": str(free_port()),
-        "CONFIANZA_LOG__LEVEL": "WARNING",
-        "CONFIANZA_DELIVERY_MAX_IN_FLIGHT": "128",
-    }
-    command = [
-        sys.executable,
-        "-c",
-        "from confianza.cli.main import app; app()",
-        "worker",
-        "deliver",
-        "--channel",
-        "webhook",
-        "--subscriptions",
-        str(subs),
-        "--alerts-topic",
-        alerts_topic,
-        "--deliveries-topic",
-        f"bench.deliveries.{run}.v1",
-        "--dlq-topic",
-        f"bench.dlq.{run}.v1",
-    ]
+    env = (
+        os.environ
+        | settings.as_env()
+        | {
+            "CONFIANZA_METRICS__PORT": str(free_port()),
+            "CONFIANZA_LOG__LEVEL": "WARNING",
+            "CONFIANZA_DELIVERY_MAX_IN_FLIGHT": "128",
+        }
+    )
+    topics = Topics(alerts_topic, f"bench.deliveries.{run}.v1", f"bench.dlq.{run}.v1")
+    args = ("worker", "deliver", "--channel", "webhook", "--subscriptions", str(subs))
+    command = confianza(*args, *topics.options())
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -224,7 +197,8 @@ def main() -> None:
         processes.append(start_receiver(port, work / "received.jsonl", work / "receiver.log"))
         arrivals = Arrivals(work / "received.jsonl")
         subs = work / "subscriptions.yaml"
-        subs.write_text(SUBSCRIPTION.format(url=f"http://127.0.0.1:{port}/bench"), "utf-8")
+        url = f"http://127.0.0.1:{port}/bench"
+        subs.write_text(webhook_subscriptions({"bench": url}, "BENCH_WHSEC", per_second=100_000))
         out = producer(settings)
         for n in range(backlog):
             out.send(topics[0], orjson.dumps(alert(n, run)), key=f"{run}-{n}".encode())

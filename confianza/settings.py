@@ -41,6 +41,16 @@ class KafkaSettings(BaseModel):
             object.__setattr__(self, "password", SecretStr(secret))
         return self
 
+    def as_env(self) -> dict[str, str]:
+        """``CONFIANZA_KAFKA__*`` that make a child process connect as these settings do
+        (address and principal): for the processes tests and benchmarks start."""
+        env = {"CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap_servers}
+        if self.username is not None:
+            env["CONFIANZA_KAFKA__USERNAME"] = self.username
+        if self.password is not None:
+            env["CONFIANZA_KAFKA__PASSWORD"] = self.password.get_secret_value()
+        return env
+
     def with_credentials(self, username: str, password: str) -> KafkaSettings:
         """The same connection settings for another principal (a partner, a service)."""
         return self.model_copy(update={"username": username, "password": SecretStr(password)})

@@ -3,7 +3,8 @@
 Both read ``CONFIANZA_*`` settings (Kafka principal, metrics port, log format), the
 subscriptions file (``--subscriptions`` or ``CONFIANZA_SUBSCRIPTIONS_FILE``) and the delivery
 policy (``CONFIANZA_DELIVERY_*``, see ``policy.py``). Exit codes: 0 done, 1 replay left some
-deliveries failed, 2 configuration or connection error.
+deliveries failed or a worker's stop overran ``--stop-timeout``, 2 configuration or
+connection error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aiokafka.errors import KafkaError
 from kafka.errors import KafkaError as SyncKafkaError
 from pydantic import ValidationError
 
-from confianza.cli.common import EXIT_PARTIAL, fail, load_settings
+from confianza.cli.common import EXIT_PARTIAL, fail, load_settings, stop_timeout_option
 from confianza.consumers.policy import DeliveryPolicy
 from confianza.consumers.replay import replay_from_dlq
 from confianza.consumers.subscriptions import CHANNELS, SubscriptionError, load_subscriptions
@@ -87,11 +88,18 @@ def deliver(
     alerts_topic: str = ALERTS_TOPIC,
     deliveries_topic: str = DELIVERIES_TOPIC,
     dlq_topic: str = DLQ_TOPIC,
+    stop_timeout: float = stop_timeout_option("CONFIANZA_DELIVERY_STOP_TIMEOUT"),
 ) -> None:
     """Deliver TLP-gated alerts on one channel until interrupted (consumer group
     confianza-deliver-<channel>)."""
     settings = load_settings()
     policy, path = _policy(), _subscriptions_path(subscriptions)
+    if stop_timeout <= policy.shutdown_grace:
+        fail(
+            f"--stop-timeout ({stop_timeout:g} s) must be longer than "
+            f"CONFIANZA_DELIVERY_SHUTDOWN_GRACE ({policy.shutdown_grace:g} s), the wait for "
+            "deliveries in flight"
+        )
     try:
         subs = load_subscriptions(path)
         worker = DeliveryWorker(
@@ -105,7 +113,7 @@ def deliver(
     except (SubscriptionError, MetricsServerError) as exc:
         fail(str(exc))
     try:
-        run_worker(worker)
+        run_worker(worker, stop_timeout)
     except SubscriptionError as exc:
         fail(str(exc))
     except (KafkaError, SyncKafkaError, OSError) as exc:

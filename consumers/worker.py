@@ -1,9 +1,9 @@
 """The delivery worker of one channel: ``alerts.v1`` in, gated notifications out, ledger kept.
 
 Entry points: ``await DeliveryWorker(...).run(stop)`` inside an event loop (tests, the demo,
-the benchmark), and ``run_worker(worker)``, which blocks until SIGINT/SIGTERM (``confianza worker
-deliver --channel …``). One consumer group per channel (``confianza-deliver-<channel>``), so
-every channel sees every alert and scales on its own.
+the benchmark), and ``run_worker(worker, stop_timeout)``, which blocks until SIGINT/SIGTERM
+(``confianza worker deliver --channel …``) and bounds the stop. One consumer group per channel
+(``confianza-deliver-<channel>``), so every channel sees every alert and scales on its own.
 
 On start the worker reads the whole ledger (``deliveries.v1``) to learn which keys are settled;
 then for each alert record it asks every subscriber of its channel: does the subscription want
@@ -45,6 +45,7 @@ from confianza.logging import get_logger
 from confianza.schemas import topics as topic_names
 from confianza.schemas.validate import validate_document
 from confianza.settings import KafkaSettings
+from confianza.stopping import arm_stop_deadline
 
 log = get_logger(__name__)
 MAX_ALERT_BYTES = 1024 * 1024
@@ -58,6 +59,17 @@ class Topics:
     alerts: str = topic_names.ALERTS
     deliveries: str = topic_names.DELIVERIES
     dlq: str = topic_names.DLQ_DELIVERY
+
+    def options(self) -> list[str]:
+        """The ``confianza worker deliver`` options that make a worker use these topics."""
+        return [
+            "--alerts-topic",
+            self.alerts,
+            "--deliveries-topic",
+            self.deliveries,
+            "--dlq-topic",
+            self.dlq,
+        ]
 
 
 def group_id(channel: str) -> str:
@@ -174,7 +186,7 @@ class DeliveryWorker:
             for task in self._tasks:
                 task.cancel()
             if consumer is not None:
-                await consumer.stop()
+                await _stop_consumer(consumer)
             await producer.stop()
             await channel.aclose()
 
@@ -298,6 +310,19 @@ class DeliveryWorker:
         self._tracker.mark_committed(offsets)
 
 
+async def _stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Close the alerts consumer at the end of ``run``. Closed while a fetch waits out its retry
+    backoff (the broker is gone), aiokafka lets that fetch's ``CancelledError`` out of ``stop``
+    though nothing cancelled the worker: it is logged, and the rest of the stop goes on."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("the alerts consumer closed with a fetch cut short (is the broker reachable?)")
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Commit what is settled before partitions move; re-read the ledger after they do."""
 
@@ -329,16 +354,25 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer.resume(*assigned)
 
 
-def run_worker(worker: DeliveryWorker) -> None:
-    """Run a worker in this process until SIGINT or SIGTERM (then stop it cleanly), with the
-    process's garbage collector tuned for it (``confianza.collector``)."""
+def run_worker(worker: DeliveryWorker, stop_timeout: float) -> None:
+    """Run a worker in this process until SIGINT or SIGTERM, with the process's garbage
+    collector tuned for it (``confianza.collector``). The first signal stops it cleanly
+    (``run``); a stop that takes longer than ``stop_timeout`` seconds ends the process with
+    exit code 1 (``confianza.stopping``): with the broker gone, the final commit would wait
+    for it forever."""
     tune_collector()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            if not stop.is_set():
+                arm_stop_deadline(stop_timeout, sig.name)
+                stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         await worker.run(stop)
 
     asyncio.run(main())

@@ -22,9 +22,6 @@ a committed offset implies every record the stage produced for it is durable.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -36,12 +33,12 @@ import uvloop
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from kafka import TopicPartition
 
-from confianza.cli.common import EXIT_PARTIAL
 from confianza.kafka import admin, consumer, ssl_context
 from confianza.logging import get_logger
 from confianza.metrics import EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROCKSDB_MEMORY, STAGE_SECONDS
 from confianza.schemas.topics import ALERTS, INCIDENTS, receipts_topic
 from confianza.settings import KafkaSettings
+from confianza.stopping import arm_stop_deadline, exit_now
 from confianza.streams import dedupe, hops, normalize, stores
 from confianza.streams.budget import DEFAULT_PER_HOUR, AdmissionBudget
 from confianza.streams.campaigns import CampaignStage
@@ -96,30 +93,7 @@ def stop_on_failure(stage: str, exc: Exception) -> NoReturn:
         error=f"{type(exc).__name__}: {exc}",
         exc_info=exc,
     )
-    _exit_now()
-
-
-def stop_overdue(signal_name: str, stop_timeout: float) -> NoReturn:
-    """Called (from a timer thread) when a worker told to stop is still stopping after
-    ``stop_timeout`` seconds: it exits at once (exit code 1).
-
-    A clean stop commits what the worker handled and closes its clients; with the broker
-    unreachable, Faust's consumer waited a minute on it before giving up. Exiting instead is
-    a crash like any other (tests/reliability): whatever was not committed is read again by
-    the next worker, and nothing is sent twice."""
-    log.error(
-        "the worker did not stop in time (is the broker reachable?); it exits without "
-        "committing, so the next worker reads its uncommitted records again",
-        signal=signal_name,
-        stop_timeout_s=stop_timeout,
-    )
-    _exit_now()
-
-
-def _exit_now() -> NoReturn:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_PARTIAL)
+    exit_now()
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -411,16 +385,14 @@ class _Worker(faust.Worker):
     stop_timeout: float
 
     def _schedule_shutdown(self, signal: Any) -> None:
-        timer = threading.Timer(self.stop_timeout, stop_overdue, (signal.name, self.stop_timeout))
-        timer.daemon = True
-        timer.start()
+        arm_stop_deadline(self.stop_timeout, signal.name)
         super()._schedule_shutdown(signal)
 
 
 def new_worker(app: faust.App, level: str, stop_timeout: float) -> faust.Worker:
     """The Faust worker that runs ``app`` on uvloop, logging at ``level``
     (DEBUG/INFO/WARNING/ERROR); told to stop, it exits within ``stop_timeout`` seconds
-    (``stop_overdue``). Call it before anything creates the process's event loop."""
+    (``confianza.stopping``). Call it before anything creates the process's event loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     worker = _Worker(
         app, loglevel=level.lower().replace("warning", "warn"), quiet=True, redirect_stdouts=False

@@ -15,7 +15,13 @@ import orjson
 import typer
 from rich.console import Console
 
-from confianza.cli.common import EXIT_PARTIAL, fail, kafka_errors, load_settings
+from confianza.cli.common import (
+    EXIT_PARTIAL,
+    fail,
+    kafka_errors,
+    load_settings,
+    stop_timeout_option,
+)
 from confianza.streams.budget import DEFAULT_PER_HOUR
 from confianza.streams.score import ScoringConfigError, load_scoring
 
@@ -27,11 +33,6 @@ STORE = typer.Option(
     envvar="CONFIANZA_STREAMS_STORE",
     help="Faust table store: rocksdb:// (production) or memory:// (tests, demo).",
 )
-
-
-STOP_TIMEOUT_S = 20.0
-"""How long a worker told to stop may take to commit and close before it exits anyway: within
-the grace most supervisors give before SIGKILL (Kubernetes 30 s, systemd 90 s)."""
 
 
 def worker(
@@ -56,15 +57,7 @@ def worker(
         help="Records a partner may write per hour; beyond it records are rejected with "
         "reason over-budget until the next hour (0: no budget).",
     ),
-    stop_timeout: float = typer.Option(
-        STOP_TIMEOUT_S,
-        "--stop-timeout",
-        envvar="CONFIANZA_STREAMS_STOP_TIMEOUT",
-        min=1.0,
-        help="Seconds a stop (SIGTERM, Ctrl-C) may take to commit and close; past them the "
-        "worker exits with code 1 without committing (the next worker reads those records "
-        "again).",
-    ),
+    stop_timeout: float = stop_timeout_option("CONFIANZA_STREAMS_STOP_TIMEOUT"),
 ) -> None:
     """Run the streams worker: ingest, dedupe, correlate, score, alert (until SIGTERM)."""
     from kafka.errors import KafkaError

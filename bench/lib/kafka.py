@@ -73,13 +73,7 @@ class BenchKafka:
 
     def admin_env(self) -> dict[str, str]:
         """``CONFIANZA_KAFKA__*`` for a benchmark helper running as the admin principal."""
-        settings = self.admin
-        assert settings.password is not None
-        return {
-            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": self.cluster.bootstrap_servers,
-            "CONFIANZA_KAFKA__USERNAME": str(settings.username),
-            "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
-        }
+        return self.admin.as_env()
 
     def create_topics(self, names: Iterable[str], partitions: int) -> None:
         """Create benchmark topics (existing ones are kept)."""

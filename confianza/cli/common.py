@@ -58,3 +58,18 @@ def operator_errors() -> Iterator[None]:
         yield
     except (ProvisioningError, KafkaHarnessError) as exc:
         fail(str(exc).splitlines()[0] if isinstance(exc, ProvisioningError) else str(exc))
+
+
+def stop_timeout_option(envvar: str) -> typer.models.OptionInfo:
+    """The ``--stop-timeout`` option of a long-running worker (``confianza.stopping``)."""
+    from confianza.stopping import STOP_TIMEOUT_S
+
+    return typer.Option(
+        STOP_TIMEOUT_S,
+        "--stop-timeout",
+        envvar=envvar,
+        min=1.0,
+        help="Seconds a stop (SIGTERM, Ctrl-C) may take to commit and close; past them the "
+        "worker exits with code 1 without committing (the next worker reads those records "
+        "again).",
+    )

@@ -13,9 +13,10 @@ import typer
 
 from confianza.consumers.cli import parse_since
 from confianza.consumers.worker import Topics
+from confianza.dev.subscriptions import webhook_subscriptions
 from confianza.settings import KafkaSettings
 
-from .test_crash import ENTRY, SUBSCRIPTIONS, start_worker
+from .process import start_worker
 
 
 def confianza(
@@ -23,12 +24,7 @@ def confianza(
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     if settings is not None:
-        assert settings.password is not None
-        env |= {
-            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "CONFIANZA_KAFKA__USERNAME": str(settings.username),
-            "CONFIANZA_KAFKA__PASSWORD": settings.password.get_secret_value(),
-        }
+        env |= settings.as_env()
     return subprocess.run(
         [sys.executable, "-c", "from confianza.cli.main import app; app()", *args],
         env=env,
@@ -42,17 +38,13 @@ def confianza(
 def _one_subscriber(tmp_path: Path) -> Path:
     """A subscriptions file with one webhook subscriber whose receiver does not listen."""
     subs = tmp_path / "subs.yaml"
-    subs.write_text(
-        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="http://127.0.0.1:9/"), encoding="utf-8"
-    )
+    subs.write_text(webhook_subscriptions({"soc-a": "http://127.0.0.1:9/"}, "TEST_WHSEC"))
     return subs
 
 
 def test_a_bad_subscriptions_file_stops_the_worker_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "subs.yaml"
-    bad.write_text(
-        SUBSCRIPTIONS + ENTRY.format(sid="soc-a", url="ftp://127.0.0.1/x"), encoding="utf-8"
-    )
+    bad.write_text(webhook_subscriptions({"soc-a": "ftp://127.0.0.1/x"}, "TEST_WHSEC"))
     result = confianza("worker", "deliver", "--channel", "webhook", "--subscriptions", str(bad))
     assert result.returncode == 2
     assert f"{bad}:7: /subscribers/0/target" in result.stderr
@@ -97,6 +89,16 @@ def test_a_ledger_topic_it_cannot_read_stops_the_worker_with_one_line(
     output = log.read_text()
     assert "no-such-deliveries-topic does not exist or is not readable" in output
     assert "Traceback" not in output
+
+
+def test_a_stop_timeout_within_the_shutdown_grace_is_refused(tmp_path: Path) -> None:
+    subs = _one_subscriber(tmp_path)
+    args = ("worker", "deliver", "--channel", "webhook", "--subscriptions", str(subs))
+    result = confianza(*args, "--stop-timeout", "10")
+    assert result.returncode == 2
+    assert "--stop-timeout (10 s) must be longer than CONFIANZA_DELIVERY_SHUTDOWN_GRACE" in (
+        result.stderr
+    )
 
 
 def test_since_takes_a_time_or_an_age() -> None:
