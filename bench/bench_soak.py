@@ -48,6 +48,7 @@ SMOKE_INDICATORS = 2_000
 FEED_EVENTS_PER_S = 100.0
 FEED_ABSORB_S = 600.0
 """How long the worker may take to absorb the feed after it was sent."""
+GC_PAUSES = "confianza_gc_full_pause_seconds"
 GAUGES = (
     "confianza_tracked_indicators",
     "confianza_open_campaigns",
@@ -56,17 +57,37 @@ GAUGES = (
 
 
 def gauges(port: int) -> dict[str, float]:
-    """The state gauges a streams worker exports, each summed over its labels (empty when
-    /metrics does not answer)."""
+    """The state gauges a streams worker exports, each summed over its labels, and the count
+    and sum of its full collections' pauses (empty when /metrics does not answer)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
             text = answer.read().decode()
     except OSError:
         return {}
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name in GAUGES and family.samples:
+            found[family.name] = sum(sample.value for sample in family.samples)
+        elif family.name == GC_PAUSES:
+            found |= {s.name: s.value for s in family.samples if not s.name.endswith("_bucket")}
+    return found
+
+
+def full_collections(samples: list[dict[str, Any]], warmup_s: float) -> dict[str, Any]:
+    """Full garbage collections of the worker after the warm-up: how many, how often, and
+    the time they paused it."""
+    after = [s for s in samples if s["t"] >= warmup_s and s.get("gc_full") is not None]
+    if len(after) < 2:
+        return {"collections": None}
+    first, last = after[0], after[-1]
+    collections = last["gc_full"] - first["gc_full"]
+    paused_s = last["gc_full_pause_s"] - first["gc_full_pause_s"]
+    minutes = (last["t"] - first["t"]) / 60
     return {
-        family.name: sum(sample.value for sample in family.samples)
-        for family in text_string_to_metric_families(text)
-        if family.name in GAUGES and family.samples
+        "collections": int(collections),
+        "per_min": round(collections / minutes, 2) if minutes else None,
+        "mean_pause_ms": round(1000 * paused_s / collections, 1) if collections else None,
+        "paused_share": round(paused_s / (last["t"] - first["t"]), 4),
     }
 
 
@@ -204,6 +225,8 @@ def measure(
                     "tracked_indicators": state.get("confianza_tracked_indicators"),
                     "open_campaigns": state.get("confianza_open_campaigns"),
                     "rocksdb_mib": round(state.get("confianza_rocksdb_memory_bytes", 0) / 2**20, 1),
+                    "gc_full": state.get(f"{GC_PAUSES}_count"),
+                    "gc_full_pause_s": state.get(f"{GC_PAUSES}_sum"),
                     "lag": session.lag(GROUPS),
                     "receipts": len(matcher.arrivals),
                 }
@@ -223,6 +246,7 @@ def measure(
         "latency_receipt_ms": matcher.latency.report(),
         "generator": sent,
         "memory": growth(samples, seconds),
+        "full_collections": full_collections(samples, WARMUP_FRACTION * seconds),
         "samples": samples,
     }
     return run
@@ -261,6 +285,7 @@ def main() -> None:
         )
     path = run.write()
     print(run.figures["memory"])
+    print(run.figures["full_collections"])
     print(f"written to {path}")
 
 

@@ -180,6 +180,13 @@ def summary_table(run: dict[str, dict[str, Any]]) -> list[str]:
             f"{_n(soak['rss_end_mib'], ' MiB', 1)}) | {soak['rss_growth']:+.1%} | — | — | "
             f"within ±{TARGET_GROWTH * 100:.0f} % | {_met(soak['flat_within_target'])} |"
         )
+    collections = soak_figures.get("full_collections") or {}
+    if collections.get("collections") is not None:
+        rows.append(
+            f"| soak: full garbage collections after warm-up ({_n(collections['per_min'], '', 1)}"
+            f"/min, mean pause {_n(collections['mean_pause_ms'], ' ms', 1)}) | "
+            f"{collections['paused_share']:.2%} of the time | — | — | — | — |"
+        )
     tracked = soak_figures.get("tracked_indicators_end")
     if tracked is not None:
         rows.append(

@@ -127,3 +127,8 @@ CONSUMER_LAG = Gauge(
     "End offset minus committed offset, summed over a topic's partitions.",
     ["group", "topic"],
 )
+GC_FULL_PAUSE_SECONDS = Histogram(
+    "confianza_gc_full_pause_seconds",
+    "Pause of each full (oldest-generation) garbage collection in this worker process.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from bench.bench_latency import FirstEvidence
-from bench.bench_soak import growth, slope_per_minute
+from bench.bench_soak import full_collections, growth, slope_per_minute
 from bench.bench_throughput import records_per_event
 from bench.lib.latency import Latency
 from bench.lib.measure import CpuMark, Matcher, cpu_report
@@ -73,6 +73,17 @@ def test_soak_growth_compares_the_end_with_the_level_after_warm_up() -> None:
     assert memory["rss_end_mib"] == 209.8  # mean of the last 5 s
     assert memory["flat_within_target"] is True
     assert round(slope_per_minute([(0, 0.0), (60, 6.0)]), 6) == 6.0
+
+
+def test_full_collections_are_counted_after_the_warm_up() -> None:
+    samples = [
+        {"t": 0.0, "gc_full": 10.0, "gc_full_pause_s": 1.0},
+        {"t": 20.0, "gc_full": 12.0, "gc_full_pause_s": 1.1},
+        {"t": 80.0, "gc_full": 18.0, "gc_full_pause_s": 1.4},
+    ]
+    found = full_collections(samples, warmup_s=20.0)
+    assert found == {"collections": 6, "per_min": 6.0, "mean_pause_ms": 50.0, "paused_share": 0.005}
+    assert full_collections(samples[:1], warmup_s=0.0) == {"collections": None}
 
 
 def test_records_per_event_splits_what_partners_and_the_worker_wrote_and_what_it_read() -> None:
