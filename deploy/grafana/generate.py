@@ -446,6 +446,25 @@ def overview() -> dashboard.Dashboard:
                 warn_at=1,
             )
         )
+        .with_row(dashboard.Row("Worker processes").id(i()))
+        .with_panel(
+            graph(
+                i,
+                "Full garbage collection pauses",
+                "How long each worker's full (oldest-generation) garbage collections stopped it: "
+                "the 99th percentile and the mean (confianza/collector.py).",
+                [
+                    (_quantile(0.99, "confianza_gc_full_pause_seconds", "job"), "{{job}} p99"),
+                    (
+                        f"sum by (job) (rate(confianza_gc_full_pause_seconds_sum[{RATE}])) / "
+                        f"sum by (job) (rate(confianza_gc_full_pause_seconds_count[{RATE}]))",
+                        "{{job}} mean",
+                    ),
+                ],
+                unit="s",
+                width=12,
+            )
+        )
     )
 
 

@@ -36,6 +36,7 @@ def tick(rng: random.Random) -> None:
         metrics.STAGE_SECONDS.labels(stage=stage).observe(rng.uniform(0.0002, 0.02))
     metrics.TRACKED_INDICATORS.set(rng.randint(1000, 2000))
     metrics.OPEN_CAMPAIGNS.set(rng.randint(10, 50))
+    metrics.GC_FULL_PAUSE_SECONDS.observe(rng.uniform(0.005, 0.1))
     for kind in ("memtables", "block_cache", "table_readers"):
         metrics.ROCKSDB_MEMORY.labels(kind=kind).set(rng.randint(2**20, 2**25))
     metrics.STATE_EVICTIONS.labels(kind="indicator").inc()
