@@ -65,6 +65,12 @@ CAMPAIGN_BATCH = 1000
 alert acknowledgements): a batch is at most this and one record's sightings."""
 PRODUCER_LINGER_S = 0.010
 """How long the producer holds records to batch them into one request per broker."""
+PRODUCER_BUFFER_MAX = 4096
+"""Records (mostly table changelog records) the app's producer buffer holds before Faust stops
+handing records to the stages until it has drained. Faust's 100 is less than one campaign
+batch writes (up to a few thousand changelog records for ``CAMPAIGN_BATCH`` sightings): each
+such batch made it log "producer buffer full" at WARNING and drain a hundred records one
+event-loop turn at a time before the next record."""
 FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS = 32 * 1024, 10
 """A fetch is answered once it has this many bytes or has waited this long."""
 ROCKSDB_OPTIONS = {
@@ -97,7 +103,12 @@ def stop_on_failure(stage: str, exc: Exception) -> NoReturn:
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
-    """Faust enables idempotence only for transactions; Confianza wants it always."""
+    """Faust enables idempotence only for transactions; Confianza wants it always. Its buffer
+    holds ``PRODUCER_BUFFER_MAX`` records."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer.max_messages = PRODUCER_BUFFER_MAX
 
     def _settings_extra(self) -> dict[str, Any]:
         return {"acks": "all", "enable_idempotence": True}
