@@ -16,6 +16,7 @@ from confianza.streams import dedupe
 from confianza.streams.app import (
     FETCH_MAX_WAIT_MS,
     FETCH_MIN_BYTES,
+    PRODUCER_BUFFER_MAX,
     PRODUCER_LINGER_S,
     ROCKSDB_OPTIONS,
     create_app,
@@ -40,7 +41,7 @@ def test_the_worker_runs_on_uvloop_and_never_lowers_logging_to_debug(level: str)
         asyncio.set_event_loop_policy(saved[2])
 
 
-async def test_the_worker_batches_its_fetches_and_its_produce_requests() -> None:
+async def test_the_worker_batches_fetches_and_produce_requests_and_buffers_table_writes() -> None:
     app = create_app(KafkaSettings(), load_scoring(), store="memory://")
     client = app.consumer._thread._create_worker_consumer(app.consumer.transport)
     try:
@@ -49,6 +50,7 @@ async def test_the_worker_batches_its_fetches_and_its_produce_requests() -> None
             FETCH_MAX_WAIT_MS,
         )
         assert app.producer.linger_ms == PRODUCER_LINGER_S * 1000
+        assert app.producer.buffer.max_messages == PRODUCER_BUFFER_MAX
     finally:
         await client.stop()
 
