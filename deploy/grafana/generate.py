@@ -450,18 +450,17 @@ def overview() -> dashboard.Dashboard:
         .with_panel(
             graph(
                 i,
-                "Full garbage collection pauses",
-                "How long each worker's full (oldest-generation) garbage collections stopped it: "
-                "the 99th percentile and the mean (confianza/collector.py).",
+                "Time paused by full garbage collections",
+                "Share of each worker's time stopped by full (oldest-generation) garbage "
+                "collections (confianza/collector.py); 0 while none run. Each pause is in the "
+                "histogram confianza_gc_full_pause_seconds.",
                 [
-                    (_quantile(0.99, "confianza_gc_full_pause_seconds", "job"), "{{job}} p99"),
                     (
-                        f"sum by (job) (rate(confianza_gc_full_pause_seconds_sum[{RATE}])) / "
-                        f"sum by (job) (rate(confianza_gc_full_pause_seconds_count[{RATE}]))",
-                        "{{job}} mean",
-                    ),
+                        f"sum by (job) (rate(confianza_gc_full_pause_seconds_sum[{RATE}]))",
+                        "{{job}}",
+                    )
                 ],
-                unit="s",
+                unit="percentunit",
                 width=12,
             )
         )

@@ -202,7 +202,7 @@ async def test_campaign_agent_hands_sightings_over_in_bounded_batches(
 
 
 class _Exited(BaseException):
-    """Stands for the end of the process in ``stop_on_failure``."""
+    """Stands for the end of the process (``confianza.stopping.exit_now``)."""
 
 
 @pytest.mark.parametrize("stage", ["events", "campaign"])
@@ -219,7 +219,7 @@ async def test_a_stage_that_raises_stops_the_worker_without_acknowledging(
         exits.append(code)
         raise _Exited
 
-    monkeypatch.setattr("confianza.streams.app.os._exit", fake_exit)
+    monkeypatch.setattr("confianza.stopping.os._exit", fake_exit)
 
     def broken(*_: Any) -> None:
         raise RuntimeError("a bug in the stage")
