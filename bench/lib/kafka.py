@@ -64,12 +64,8 @@ class BenchKafka:
     def service_env(self, service: str) -> dict[str, str]:
         """``CONFIANZA_KAFKA__*`` for a worker process running as ``service``."""
         creds = self.services[service]
-        return {
-            "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": self.cluster.bootstrap_servers,
-            "CONFIANZA_KAFKA__USERNAME": creds.username,
-            "CONFIANZA_KAFKA__PASSWORD": creds.password,
-            "CONFIANZA_KAFKA__REPLICATION_FACTOR": "1",
-        }
+        settings = self.admin.with_credentials(creds.username, creds.password)
+        return settings.as_env() | {"CONFIANZA_KAFKA__REPLICATION_FACTOR": "1"}
 
     def admin_env(self) -> dict[str, str]:
         """``CONFIANZA_KAFKA__*`` for a benchmark helper running as the admin principal."""

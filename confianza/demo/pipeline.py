@@ -30,14 +30,6 @@ DELIVERY_CHANNELS = ("webhook", "email", "file")
 SERVICES = ("streams", "deliver", "ops")
 
 
-def _kafka_env(credentials: provision.Credentials, bootstrap: str) -> dict[str, str]:
-    return {
-        "CONFIANZA_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "CONFIANZA_KAFKA__USERNAME": credentials.username,
-        "CONFIANZA_KAFKA__PASSWORD": credentials.password,
-    }
-
-
 class LocalPipeline:
     """Every Confianza process on 127.0.0.1; ``workdir`` holds logs, state and receivers' output."""
 
@@ -97,7 +89,7 @@ class LocalPipeline:
         return self.admin.with_credentials(creds.username, creds.password)
 
     def service_env(self, service: str) -> dict[str, str]:
-        return _kafka_env(self.services[service], self.cluster.bootstrap_servers) | {
+        return self.service_settings(service).as_env() | {
             "CONFIANZA_KAFKA__REPLICATION_FACTOR": str(self.admin.replication_factor)
         }
 
