@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+import faust
 import pytest
 
 from confianza.streams.writeback import WriteBack
@@ -62,3 +64,45 @@ def test_reads_iteration_and_deletes_see_the_batch_first() -> None:
     assert (flushed.deleted, flushed.added) == ({"a"}, 1)  # "tmp" was never in the table
     assert table == {"b": 2, "c": 3}
     assert table.writes == {"a": 1, "c": 1}  # "tmp" never reached the table
+
+
+def test_a_rocksdb_table_is_read_once_per_key_and_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = faust.App("writeback-test", store="rocksdb://", datadir=tmp_path, key_serializer="raw")
+    table = app.Table("campaigns", partitions=1)
+    store = table.data
+    database = store._db_for_partition(0)
+    database[store._encode_key("c1")] = store._encode_value({"events": 3})
+    reads: Counter[str] = Counter()
+    for name in ("_get", "_contains"):
+        original = getattr(store, name)
+
+        def counted(key: bytes, original: Any = original, name: str = name) -> Any:
+            reads[name] += 1
+            return original(key)
+
+        monkeypatch.setattr(store, name, counted)
+    # outside a stream Faust neither sends a changelog record nor knows the partition
+    monkeypatch.setattr(table, "on_key_set", lambda key, value: None)
+    monkeypatch.setattr(store, "_set", database.__setitem__)
+    view = WriteBack(table)
+    try:
+        assert view.get("c1") == {"events": 3}
+        assert view["c1"] == {"events": 3}
+        assert view.get("c2") is None
+        with pytest.raises(KeyError):
+            view["c2"]
+        assert reads == {"_get": 4}  # Faust's table[key] reads a found key twice
+        view["c2"] = {"events": 1}
+        assert view.get("c2") == {"events": 1}  # the batch's own write, no read
+        view["c1"] = {"events": 4}
+        view["c3"] = {"events": 1}  # never read in this batch
+        assert reads == {"_get": 4}
+        flushed = view.flush()
+        assert flushed.added == 2  # c2 and c3
+        assert reads == {"_get": 4, "_contains": 1}  # only c3's presence was not known
+        assert view.get("c1") == {"events": 4}  # the next batch reads the table again
+        assert reads == {"_get": 5, "_contains": 1}
+    finally:
+        database.close()
