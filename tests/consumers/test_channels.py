@@ -89,6 +89,21 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(whsec: str) -> 
         assert got.body["data"]["alert_id"] == "a-7"
 
 
+async def test_webhook_never_sends_back_a_cookie_a_receiver_set(whsec: str) -> None:
+    with WebhookReceiver(whsec) as receiver:
+        receiver.script("/hook", [(500, {"Set-Cookie": "session=abc; Path=/"}), 200])
+        # by name: aiohttp's default jar would keep a cookie for a host name, not an address
+        sub = subscriber(target=receiver.url("/hook").replace("127.0.0.1", "localhost"))
+        channel = build_channel("webhook", [sub])
+        try:
+            assert (await channel.send(gated_for(sub), sub)).kind == "retryable"
+            assert (await channel.send(gated_for(sub), sub)).kind == "delivered"
+        finally:
+            await channel.aclose()
+        (got,) = receiver.deliveries
+        assert "cookie" not in {name.lower() for name in got.headers}
+
+
 def test_webhook_channel_refuses_a_missing_or_malformed_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
